@@ -1,0 +1,82 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/celestiaorg/go-header"
+
+	"github.com/headersync/headersync/p2psync"
+	"github.com/headersync/headersync/types"
+)
+
+// Backend is what the API serves from: a running node.
+type Backend interface {
+	// Status reports the node's state.
+	Status(ctx context.Context) Status
+	// HeadHeader returns the newest stored header, or an error wrapping
+	// ErrNotReady while the header service waits for its first header.
+	HeadHeader(ctx context.Context) (*types.SignedHeader, error)
+	// HeaderByHeight and HeaderByHash return a stored header, or an error
+	// wrapping header.ErrNotFound.
+	HeaderByHeight(ctx context.Context, height uint64) (*types.SignedHeader, error)
+	HeaderByHash(ctx context.Context, hash header.Hash) (*types.SignedHeader, error)
+	// BlockByHeight returns a stored block, or an error wrapping
+	// header.ErrNotFound, or ErrNoBlocks on a light node.
+	BlockByHeight(ctx context.Context, height uint64) (*types.Block, error)
+	// SubmitTx queues a transaction for the next block and returns how many
+	// are queued; errors wrap ErrNotSequencer, ErrTxTooLarge, ErrQueueFull
+	// or ErrEmptyTx.
+	SubmitTx(ctx context.Context, tx []byte) (pending int, err error)
+}
+
+// Errors a Backend returns, each mapped to an HTTP status.
+var (
+	ErrNotReady     = errors.New("not initialised yet")                   // 503
+	ErrNoBlocks     = errors.New("a light node stores no blocks")         // 404
+	ErrNotSequencer = errors.New("only the sequencer takes transactions") // 403
+	ErrTxTooLarge   = errors.New("transaction too large")                 // 413
+	ErrQueueFull    = errors.New("transaction queue full")                // 503
+	ErrEmptyTx      = errors.New("empty transaction")                     // 400
+)
+
+// Status is the body of GET /status.
+type Status struct {
+	Role        string       `json:"role"`
+	ChainID     string       `json:"chain_id"`
+	PeerID      string       `json:"peer_id"`
+	ListenAddrs []string     `json:"listen_addrs"`
+	Peers       []PeerStatus `json:"peers"`
+	// Headers is the header sync service; Blocks the block sync service
+	// (absent on light nodes).
+	Headers *p2psync.State `json:"headers"`
+	Blocks  *p2psync.State `json:"blocks,omitempty"`
+	// CrossCheck reports the full node's check of synced blocks against
+	// synced headers (absent on other roles).
+	CrossCheck *CrossCheckStatus `json:"cross_check,omitempty"`
+	// Sequencer reports block production (sequencer only).
+	Sequencer *SequencerStatus `json:"sequencer,omitempty"`
+	Version   string           `json:"version"`
+}
+
+// PeerStatus describes one connected peer.
+type PeerStatus struct {
+	ID             string    `json:"id"`
+	Direction      string    `json:"direction"`
+	Addr           string    `json:"addr"`
+	ConnectedSince time.Time `json:"connected_since"`
+}
+
+// CrossCheckStatus reports how far blocks have been checked against headers.
+type CrossCheckStatus struct {
+	CheckedHeight  uint64 `json:"checked_height"`
+	Mismatches     uint64 `json:"mismatches"`
+	LastMismatchAt uint64 `json:"last_mismatch_height,omitempty"`
+}
+
+// SequencerStatus reports block production.
+type SequencerStatus struct {
+	Produced   uint64 `json:"blocks_produced"`
+	PendingTxs int    `json:"pending_txs"`
+}

@@ -1,0 +1,111 @@
+package api_test
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/headersync/headersync/api"
+	"github.com/headersync/headersync/internal/testlog"
+	"github.com/headersync/headersync/types"
+)
+
+func TestNewRejectsBadAddr(t *testing.T) {
+	for _, addr := range []string{"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:65536", "127.0.0.1:-1", "http://127.0.0.1:1"} {
+		t.Run(addr, func(t *testing.T) {
+			_, err := api.New(addr, newFakeBackend(t, 1), nil, nil)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), addr)
+		})
+	}
+}
+
+func TestNewRejectsNilBackend(t *testing.T) {
+	_, err := api.New(api.DefaultListen, nil, nil, nil)
+	require.ErrorContains(t, err, "backend")
+}
+
+func TestStartAddrInUse(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	addr := taken.Addr().String()
+
+	srv, err := api.New(addr, newFakeBackend(t, 1), nil, testlog.New(t, slog.LevelDebug))
+	require.NoError(t, err)
+	err = srv.Start(context.Background())
+	require.ErrorIs(t, err, api.ErrAddrInUse)
+	require.Contains(t, err.Error(), addr)
+	require.Empty(t, srv.Addr())
+
+	require.NoError(t, srv.Stop(context.Background()), "Stop after a failed Start")
+	require.NoError(t, srv.Stop(context.Background()), "second Stop")
+}
+
+func TestStartStop(t *testing.T) {
+	srv, err := api.New("127.0.0.1:0", newFakeBackend(t, 1), nil, testlog.New(t, slog.LevelDebug))
+	require.NoError(t, err)
+	require.Empty(t, srv.Addr(), "no address before Start")
+	require.NoError(t, srv.Start(context.Background()))
+	addr := srv.Addr()
+	require.NotEmpty(t, addr)
+	require.NotEqual(t, "127.0.0.1:0", addr, "Addr reports the bound port")
+	require.Error(t, srv.Start(context.Background()), "second Start")
+
+	require.Equal(t, http.StatusOK, get(t, "http://"+addr+"/healthz").code)
+
+	require.NoError(t, srv.Stop(context.Background()))
+	require.NoError(t, srv.Stop(context.Background()), "second Stop")
+	require.ErrorIs(t, srv.Start(context.Background()), api.ErrServerStopped)
+
+	_, err = net.Dial("tcp", addr)
+	require.Error(t, err, "the listener is closed")
+}
+
+func TestStopBeforeStart(t *testing.T) {
+	srv, err := api.New("127.0.0.1:0", newFakeBackend(t, 1), nil, nil)
+	require.NoError(t, err)
+	require.NoError(t, srv.Stop(context.Background()))
+	require.ErrorIs(t, srv.Start(context.Background()), api.ErrServerStopped)
+}
+
+// blockingBackend answers GET /headers/{height} only when its context ends.
+type blockingBackend struct {
+	*fakeBackend
+	entered chan struct{}
+}
+
+func (b *blockingBackend) HeaderByHeight(ctx context.Context, _ uint64) (*types.SignedHeader, error) {
+	close(b.entered)
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestStopEndsStuckRequest checks that Stop does not hang on, or leak, a
+// request whose backend call never returns by itself.
+func TestStopEndsStuckRequest(t *testing.T) {
+	b := &blockingBackend{fakeBackend: newFakeBackend(t, 1), entered: make(chan struct{})}
+	srv, err := api.New("127.0.0.1:0", b, nil, testlog.New(t, slog.LevelDebug))
+	require.NoError(t, err)
+	require.NoError(t, srv.Start(context.Background()))
+	client := newClient(t, "http://"+srv.Addr())
+
+	reqDone := make(chan error, 1)
+	go func() {
+		_, err := client.Header(context.Background(), "1")
+		reqDone <- err
+	}()
+	<-b.entered
+
+	// An expired context makes the graceful part give up at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = srv.Stop(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Error(t, <-reqDone, "the stuck request fails rather than hangs")
+	require.NoError(t, srv.Stop(context.Background()))
+}

@@ -1,0 +1,113 @@
+package api
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/celestiaorg/go-header"
+
+	"github.com/headersync/headersync/types"
+)
+
+// HexBytes is a byte string in JSON as uppercase hex, the encoding
+// go-header's header.Hash uses, so every binary field of a header reads the
+// same. Empty is "". Decoding accepts either case.
+type HexBytes []byte
+
+// String returns the uppercase hex form.
+func (b HexBytes) String() string { return strings.ToUpper(hex.EncodeToString(b)) }
+
+// MarshalJSON encodes b as a quoted uppercase hex string.
+func (b HexBytes) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + b.String() + `"`), nil
+}
+
+// UnmarshalJSON decodes a quoted hex string; "" and null give nil.
+func (b *HexBytes) UnmarshalJSON(data []byte) error {
+	if bytes.Equal(data, []byte("null")) {
+		*b = nil
+		return nil
+	}
+	if len(data) < 2 || data[0] != '"' || data[len(data)-1] != '"' {
+		return fmt.Errorf("hex bytes: %s is not a JSON string", data)
+	}
+	if len(data) == 2 {
+		*b = nil
+		return nil
+	}
+	dec, err := hex.DecodeString(string(data[1 : len(data)-1]))
+	if err != nil {
+		return fmt.Errorf("hex bytes: %w", err)
+	}
+	*b = dec
+	return nil
+}
+
+// VersionJSON is a header's version in JSON.
+type VersionJSON struct {
+	Block uint64 `json:"block"`
+	App   uint64 `json:"app"`
+}
+
+// HeaderJSON is a signed header in JSON: GET /headers/... replies with it.
+// Hashes are header.Hash (uppercase hex, "" when empty); the time is
+// RFC 3339 with nanoseconds, in UTC.
+type HeaderJSON struct {
+	Height          uint64      `json:"height"`
+	Hash            header.Hash `json:"hash"`
+	Time            time.Time   `json:"time"`
+	ChainID         string      `json:"chain_id"`
+	Version         VersionJSON `json:"version"`
+	LastHeaderHash  header.Hash `json:"last_header_hash"`
+	LastCommitHash  header.Hash `json:"last_commit_hash"`
+	DataHash        header.Hash `json:"data_hash"`
+	ConsensusHash   header.Hash `json:"consensus_hash"`
+	AppHash         header.Hash `json:"app_hash"`
+	LastResultsHash header.Hash `json:"last_results_hash"`
+	ValidatorHash   header.Hash `json:"validator_hash"`
+	ProposerAddress HexBytes    `json:"proposer_address"`
+	Signature       HexBytes    `json:"signature"`
+	Signer          HexBytes    `json:"signer"`
+}
+
+// NewHeaderJSON returns the JSON view of sh.
+func NewHeaderJSON(sh *types.SignedHeader) HeaderJSON {
+	h := sh.Header() // a copy, so the view shares no memory with the store
+	return HeaderJSON{
+		Height:          h.Height,
+		Hash:            bytes.Clone(sh.Hash()),
+		Time:            h.Time.UTC(),
+		ChainID:         h.ChainID,
+		Version:         VersionJSON{Block: h.Version.Block, App: h.Version.App},
+		LastHeaderHash:  h.LastHeaderHash,
+		LastCommitHash:  h.LastCommitHash,
+		DataHash:        h.DataHash,
+		ConsensusHash:   h.ConsensusHash,
+		AppHash:         h.AppHash,
+		LastResultsHash: h.LastResultsHash,
+		ValidatorHash:   h.ValidatorHash,
+		ProposerAddress: h.ProposerAddress,
+		Signature:       bytes.Clone(sh.Signature()),
+		Signer:          bytes.Clone(sh.Signer()),
+	}
+}
+
+// BlockJSON is a block in JSON: GET /blocks/{height} replies with it. Txs
+// are base64 (encoding/json's []byte form) and never null.
+type BlockJSON struct {
+	Header HeaderJSON `json:"header"`
+	NumTxs int        `json:"num_txs"`
+	Txs    [][]byte   `json:"txs"`
+}
+
+// NewBlockJSON returns the JSON view of b.
+func NewBlockJSON(b *types.Block) BlockJSON {
+	txs := b.Data().Txs
+	if txs == nil {
+		txs = [][]byte{}
+	}
+	return BlockJSON{Header: NewHeaderJSON(b.SignedHeader()), NumTxs: len(txs), Txs: txs}
+}

@@ -1,0 +1,129 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/types"
+)
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	c := config.Default(config.RoleFull, "gm")
+	c.BlockTime = config.Duration(250 * time.Millisecond)
+	c.TrustedHash = strings.Repeat("ab", 32)
+	c.P2P.Seeds = []string{"/ip4/127.0.0.1/tcp/26656/p2p/12D3KooWGzh4aHp3rLrTxZk4gYhPW2YjvM6mPZ6jjTPQE8ZfG7mB"}
+	require.NoError(t, c.Save(path))
+
+	loaded, err := config.Load(path)
+	require.NoError(t, err)
+	require.Equal(t, c, loaded)
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, string(raw), `block_time = "250ms"`)
+}
+
+func TestValidateNamesTheField(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(*config.NodeConfig)
+		field  string
+	}{
+		{"unknown role", func(c *config.NodeConfig) { c.Role = "validator" }, "role"},
+		{"empty chain id", func(c *config.NodeConfig) { c.ChainID = "" }, "chain_id"},
+		{"chain id with slash", func(c *config.NodeConfig) { c.ChainID = "a/b" }, "chain_id"},
+		{"zero block time", func(c *config.NodeConfig) { c.BlockTime = 0 }, "block_time"},
+		{"huge block time", func(c *config.NodeConfig) { c.BlockTime = config.Duration(2 * time.Hour) }, "block_time"},
+		{"trusted hash not hex", func(c *config.NodeConfig) { c.TrustedHash = "xyz" }, "trusted_hash"},
+		{"trusted hash short", func(c *config.NodeConfig) { c.TrustedHash = "abcd" }, "trusted_hash"},
+		{"trusted hash on sequencer", func(c *config.NodeConfig) {
+			c.Role = config.RoleSequencer
+			c.TrustedHash = strings.Repeat("00", 32)
+		}, "trusted_hash"},
+		{"bad listen multiaddr", func(c *config.NodeConfig) { c.P2P.ListenAddress = []string{"tcp://0.0.0.0:1"} }, "p2p.listen_address[0]"},
+		{"no listen address", func(c *config.NodeConfig) { c.P2P.ListenAddress = nil }, "p2p.listen_address"},
+		{"seed without peer id", func(c *config.NodeConfig) { c.P2P.Seeds = []string{"/ip4/127.0.0.1/tcp/1"} }, "p2p.seeds[0]"},
+		{"malformed seed", func(c *config.NodeConfig) { c.P2P.Seeds = []string{"not-a-multiaddr"} }, "p2p.seeds[0]"},
+		{"bad blocked peer", func(c *config.NodeConfig) { c.P2P.BlockedPeers = []string{"bogus"} }, "p2p.blocked_peers[0]"},
+		{"bad allowed peer", func(c *config.NodeConfig) { c.P2P.AllowedPeers = []string{"Qm"} }, "p2p.allowed_peers[0]"},
+		{"api listen without port", func(c *config.NodeConfig) { c.API.Listen = "127.0.0.1" }, "api.listen"},
+		{"api listen bad port", func(c *config.NodeConfig) { c.API.Listen = "127.0.0.1:99999" }, "api.listen"},
+		{"bad log level", func(c *config.NodeConfig) { c.Log.Level = "loud" }, "log.level"},
+		{"bad log format", func(c *config.NodeConfig) { c.Log.Format = "xml" }, "log.format"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := config.Default(config.RoleFull, "gm")
+			tc.mutate(&c)
+			err := c.Validate()
+			require.ErrorIs(t, err, config.ErrInvalid)
+			var fe *config.FieldError
+			require.True(t, errors.As(err, &fe), "want *FieldError, got %T: %v", err, err)
+			require.Equal(t, tc.field, fe.Field)
+			require.Contains(t, err.Error(), "expected", "the error says what is expected")
+		})
+	}
+	require.NoError(t, config.Default(config.RoleSequencer, "gm").Validate())
+}
+
+func TestLoadRejectsBadFiles(t *testing.T) {
+	cases := map[string]struct{ body, mention string }{
+		"syntax":      {"role = \"full\"\nchain_id = ", "line 2"},
+		"unknown key": {"role = \"full\"\nchain_id = \"gm\"\nblocktime = \"1s\"\n", "unknown key blocktime"},
+		"wrong type":  {"role = 3\n", "role"},
+		"bad value":   {"role = \"full\"\nchain_id = \"gm\"\nblock_time = \"soon\"\n", "block_time"},
+		"invalid":     {"role = \"boss\"\nchain_id = \"gm\"\nblock_time = \"1s\"\n", `invalid role "boss"`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.toml")
+			require.NoError(t, os.WriteFile(path, []byte(tc.body), 0o644))
+			_, err := config.Load(path)
+			require.ErrorIs(t, err, config.ErrInvalid)
+			require.Contains(t, err.Error(), tc.mention)
+			require.Contains(t, err.Error(), path)
+		})
+	}
+	_, err := config.Load(filepath.Join(t.TempDir(), "none.toml"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestSequencerKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sequencer_key.json")
+	s, err := types.GenerateSigner()
+	require.NoError(t, err)
+	require.NoError(t, config.SaveSequencerKey(path, s))
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+
+	loaded, err := config.LoadSequencerKey(path)
+	require.NoError(t, err)
+	require.Equal(t, s.PublicKey(), loaded.PublicKey())
+
+	require.Error(t, config.SaveSequencerKey(path, s), "an existing key is never overwritten")
+
+	require.NoError(t, os.WriteFile(path, []byte(`{"type":"ed25519","seed":"00"}`), 0o600))
+	_, err = config.LoadSequencerKey(path)
+	require.ErrorIs(t, err, config.ErrBadKeyFile)
+	require.NoError(t, os.WriteFile(path, []byte("garbage"), 0o600))
+	_, err = config.LoadSequencerKey(path)
+	require.ErrorIs(t, err, config.ErrBadKeyFile)
+}
+
+func TestParseRole(t *testing.T) {
+	for _, s := range []string{"sequencer", "full", "light"} {
+		r, err := config.ParseRole(s)
+		require.NoError(t, err)
+		require.Equal(t, config.Role(s), r)
+	}
+	_, err := config.ParseRole("aggregator")
+	require.ErrorContains(t, err, `invalid role "aggregator"; expected sequencer, full or light`)
+}

@@ -1,0 +1,180 @@
+package config
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/celestiaorg/go-header"
+
+	"github.com/headersync/headersync/types"
+)
+
+// Role is what a node does in the network.
+type Role string
+
+// The three roles.
+const (
+	// RoleSequencer produces and signs a block every BlockTime.
+	RoleSequencer Role = "sequencer"
+	// RoleFull syncs headers and blocks and checks one against the other.
+	RoleFull Role = "full"
+	// RoleLight syncs headers only.
+	RoleLight Role = "light"
+)
+
+const expectRole = "sequencer, full or light"
+
+// ParseRole parses a role name.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(strings.TrimSpace(s)); r {
+	case RoleSequencer, RoleFull, RoleLight:
+		return r, nil
+	}
+	return "", fieldErr("role", s, expectRole, nil)
+}
+
+// Duration is a time.Duration written as a string ("1s", "500ms") in TOML.
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// NodeConfig is a node's configuration: config.toml in the node's home,
+// overridden by command-line flags.
+type NodeConfig struct {
+	// Role is sequencer, full or light.
+	Role Role `toml:"role"`
+	// ChainID must equal the genesis chain ID; a guard against starting a
+	// node with another chain's genesis.
+	ChainID string `toml:"chain_id"`
+	// BlockTime is the sequencer's block interval. Every node sets it to the
+	// sequencer's value: the syncer uses it to tell a stale head from a
+	// fresh one.
+	BlockTime Duration `toml:"block_time"`
+	// TrustedHash, if set (hex), is the hash of the first header a full or
+	// light node trusts instead of the genesis header.
+	TrustedHash string    `toml:"trusted_hash"`
+	P2P         P2PConfig `toml:"p2p"`
+	API         APIConfig `toml:"api"`
+	Log         LogConfig `toml:"log"`
+}
+
+// APIConfig configures the HTTP API.
+type APIConfig struct {
+	// Listen is host:port; loopback by default, since the API has no
+	// authentication.
+	Listen string `toml:"listen"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	Level  string `toml:"level"`  // debug, info, warn or error
+	Format string `toml:"format"` // text or json
+}
+
+// Defaults.
+const (
+	DefaultBlockTime  = time.Second
+	DefaultAPIListen  = "127.0.0.1:26657"
+	DefaultLogLevel   = "info"
+	DefaultLogFormat  = "text"
+	minBlockTime      = time.Millisecond
+	maxBlockTime      = time.Hour
+	expectHash        = "64 hex digits (a SHA-256 header hash)"
+	expectHostPort    = "host:port, e.g. 127.0.0.1:26657"
+	expectLogLevel    = "debug, info, warn or error"
+	expectLogFormat   = "text or json"
+	expectBlockTime   = "a duration between 1ms and 1h, e.g. 1s or 500ms"
+	expectChainIDText = "1 to 50 characters from A-Z a-z 0-9 . _ -"
+)
+
+// Default returns the configuration of a new node.
+func Default(role Role, chainID string) NodeConfig {
+	return NodeConfig{
+		Role:      role,
+		ChainID:   chainID,
+		BlockTime: Duration(DefaultBlockTime),
+		P2P:       P2PConfig{ListenAddress: append([]string(nil), DefaultListenAddress...)},
+		API:       APIConfig{Listen: DefaultAPIListen},
+		Log:       LogConfig{Level: DefaultLogLevel, Format: DefaultLogFormat},
+	}
+}
+
+// Validate checks every field and returns the first invalid one as a
+// *FieldError naming it.
+func (c NodeConfig) Validate() error {
+	if _, err := ParseRole(string(c.Role)); err != nil {
+		return err
+	}
+	if err := types.ValidateChainID(c.ChainID); err != nil {
+		return fieldErr("chain_id", c.ChainID, expectChainIDText, err)
+	}
+	if bt := time.Duration(c.BlockTime); bt < minBlockTime || bt > maxBlockTime {
+		return fieldErr("block_time", bt.String(), expectBlockTime, nil)
+	}
+	if _, err := c.TrustedHashBytes(); err != nil {
+		return err
+	}
+	if c.Role == RoleSequencer && c.TrustedHash != "" {
+		return fieldErr("trusted_hash", c.TrustedHash, "no trusted hash on a sequencer, which starts the chain itself", nil)
+	}
+	if err := c.P2P.Validate(); err != nil {
+		return err
+	}
+	if err := validateHostPort("api.listen", c.API.Listen); err != nil {
+		return err
+	}
+	if _, err := ParseLogLevel(c.Log.Level); err != nil {
+		return err
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fieldErr("log.format", c.Log.Format, expectLogFormat, nil)
+	}
+	return nil
+}
+
+// TrustedHashBytes decodes TrustedHash; empty gives nil.
+func (c NodeConfig) TrustedHashBytes() (header.Hash, error) {
+	if c.TrustedHash == "" {
+		return nil, nil
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(c.TrustedHash))
+	if err != nil {
+		return nil, fieldErr("trusted_hash", c.TrustedHash, expectHash, err)
+	}
+	if len(b) != types.HashSize {
+		return nil, fieldErr("trusted_hash", c.TrustedHash, expectHash, fmt.Errorf("%d bytes", len(b)))
+	}
+	return b, nil
+}
+
+func validateHostPort(field, v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fieldErr(field, v, expectHostPort, err)
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		return fieldErr(field, v, expectHostPort, errors.New("host is not an IP address"))
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fieldErr(field, v, expectHostPort, errors.New("port is not a number from 0 to 65535"))
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+const (
+	expectListen = "a multiaddr such as /ip4/0.0.0.0/tcp/26656 or /ip4/127.0.0.1/udp/26656/quic-v1"
+	expectSeed   = "a multiaddr with a peer ID, such as /ip4/127.0.0.1/tcp/26656/p2p/12D3KooW..."
+	expectPeer   = "a peer ID (12D3KooW...) or a multiaddr ending in /p2p/<peer ID>"
+)
+
+// DefaultListenAddress is where a node listens when the configuration names
+// no address: TCP and QUIC on every interface, port 26656.
+var DefaultListenAddress = []string{"/ip4/0.0.0.0/tcp/26656", "/ip4/0.0.0.0/udp/26656/quic-v1"}
+
+// P2PConfig configures the node's libp2p client.
+//
+// Peer filtering: a peer in BlockedPeers is never dialled and never accepted.
+// A non-empty AllowedPeers restricts all connections, in and out, to the
+// peers it lists; a peer that is both blocked and allowed is allowed.
+type P2PConfig struct {
+	// ListenAddress lists the multiaddrs the host listens on.
+	ListenAddress []string `toml:"listen_address"`
+	// Seeds lists peers to dial at start and to keep dialling while not
+	// connected; each must name the peer (/p2p/<id>).
+	Seeds []string `toml:"seeds"`
+	// BlockedPeers lists peers (IDs or /p2p/ multiaddrs) never to connect to.
+	BlockedPeers []string `toml:"blocked_peers"`
+	// AllowedPeers, when not empty, lists the only peers to connect to.
+	AllowedPeers []string `toml:"allowed_peers"`
+}
+
+// Validate checks every field and returns the first invalid one as a
+// *FieldError.
+func (c P2PConfig) Validate() error {
+	if _, err := c.ListenMultiaddrs(); err != nil {
+		return err
+	}
+	if _, err := c.SeedAddrInfos(); err != nil {
+		return err
+	}
+	if _, err := c.BlockedPeerIDs(); err != nil {
+		return err
+	}
+	_, err := c.AllowedPeerIDs()
+	return err
+}
+
+// ListenMultiaddrs parses ListenAddress.
+func (c P2PConfig) ListenMultiaddrs() ([]ma.Multiaddr, error) {
+	if len(c.ListenAddress) == 0 {
+		return nil, fieldErr("p2p.listen_address", "", expectListen, errors.New("no address given"))
+	}
+	out := make([]ma.Multiaddr, 0, len(c.ListenAddress))
+	for i, s := range c.ListenAddress {
+		field := fmt.Sprintf("p2p.listen_address[%d]", i)
+		addr, err := ma.NewMultiaddr(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fieldErr(field, s, expectListen, err)
+		}
+		if _, err := addr.ValueForProtocol(ma.P_P2P); err == nil {
+			return nil, fieldErr(field, s, expectListen, errors.New("a listen address must not name a peer"))
+		}
+		out = append(out, addr)
+	}
+	return out, nil
+}
+
+// SeedAddrInfos parses Seeds. Several addresses of the same peer are merged
+// into one AddrInfo, in order of first appearance.
+func (c P2PConfig) SeedAddrInfos() ([]peer.AddrInfo, error) {
+	var out []peer.AddrInfo
+	index := make(map[peer.ID]int)
+	for i, s := range c.Seeds {
+		field := fmt.Sprintf("p2p.seeds[%d]", i)
+		addr, err := ma.NewMultiaddr(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fieldErr(field, s, expectSeed, err)
+		}
+		if _, err := addr.ValueForProtocol(ma.P_P2P); err != nil {
+			return nil, fieldErr(field, s, expectSeed, errors.New("the address has no /p2p/<peer ID> part"))
+		}
+		info, err := peer.AddrInfoFromP2pAddr(addr)
+		if err != nil {
+			return nil, fieldErr(field, s, expectSeed, err)
+		}
+		if len(info.Addrs) == 0 {
+			return nil, fieldErr(field, s, expectSeed, errors.New("the address names a peer but no transport to reach it"))
+		}
+		if j, ok := index[info.ID]; ok {
+			out[j].Addrs = append(out[j].Addrs, info.Addrs...)
+			continue
+		}
+		index[info.ID] = len(out)
+		out = append(out, *info)
+	}
+	return out, nil
+}
+
+// BlockedPeerIDs parses BlockedPeers.
+func (c P2PConfig) BlockedPeerIDs() ([]peer.ID, error) {
+	return parsePeerIDs("p2p.blocked_peers", c.BlockedPeers)
+}
+
+// AllowedPeerIDs parses AllowedPeers.
+func (c P2PConfig) AllowedPeerIDs() ([]peer.ID, error) {
+	return parsePeerIDs("p2p.allowed_peers", c.AllowedPeers)
+}
+
+// ParsePeerID accepts a bare peer ID or a multiaddr that ends in /p2p/<id>.
+func ParsePeerID(s string) (peer.ID, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "/") {
+		addr, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return "", err
+		}
+		info, err := peer.AddrInfoFromP2pAddr(addr)
+		if err != nil {
+			return "", err
+		}
+		return info.ID, nil
+	}
+	return peer.Decode(s)
+}
+
+func parsePeerIDs(field string, values []string) ([]peer.ID, error) {
+	out := make([]peer.ID, 0, len(values))
+	for i, s := range values {
+		id, err := ParsePeerID(s)
+		if err != nil {
+			return nil, fieldErr(fmt.Sprintf("%s[%d]", field, i), s, expectPeer, err)
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}

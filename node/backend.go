@@ -1,0 +1,89 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/celestiaorg/go-header"
+
+	"github.com/headersync/headersync/api"
+	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/types"
+)
+
+// Version is the node software version, reported by the API and CLI.
+var Version = "0.1.0-dev"
+
+var _ api.Backend = (*Node)(nil)
+
+// Status reports the node's state for the API.
+func (n *Node) Status(ctx context.Context) api.Status {
+	st := api.Status{
+		Role:    string(n.cfg.Role),
+		ChainID: n.cfg.ChainID,
+		PeerID:  n.p2p.ID().String(),
+		Version: Version,
+		Peers:   []api.PeerStatus{},
+	}
+	for _, a := range n.p2p.Addrs() {
+		st.ListenAddrs = append(st.ListenAddrs, a.String())
+	}
+	for _, p := range n.p2p.Peers() {
+		st.Peers = append(st.Peers, api.PeerStatus{
+			ID: p.ID.String(), Direction: p.Direction, Addr: p.Addr.String(), ConnectedSince: p.ConnectedSince,
+		})
+	}
+	hs := n.headers.State(ctx)
+	st.Headers = &hs
+	if n.blocks != nil {
+		bs := n.blocks.State(ctx)
+		st.Blocks = &bs
+	}
+	if n.checker != nil {
+		st.CrossCheck = &api.CrossCheckStatus{
+			CheckedHeight:  n.checker.checked.Load(),
+			Mismatches:     n.checker.mismatches.Load(),
+			LastMismatchAt: n.checker.lastMismatch.Load(),
+		}
+	}
+	if n.producer != nil {
+		st.Sequencer = &api.SequencerStatus{Produced: n.producer.produced.Load(), PendingTxs: n.producer.pool.len()}
+	}
+	return st
+}
+
+// HeadHeader returns the stored head header.
+func (n *Node) HeadHeader(ctx context.Context) (*types.SignedHeader, error) {
+	h, err := n.headers.Head(ctx)
+	if errors.Is(err, header.ErrNoHead) {
+		return nil, fmt.Errorf("%w: header service waiting for %s", api.ErrNotReady, n.headers.State(ctx).WaitingFor)
+	}
+	return h, err
+}
+
+// HeaderByHeight returns the stored header at height.
+func (n *Node) HeaderByHeight(ctx context.Context, height uint64) (*types.SignedHeader, error) {
+	return n.headers.GetByHeight(ctx, height)
+}
+
+// HeaderByHash returns the stored header with the hash.
+func (n *Node) HeaderByHash(ctx context.Context, hash header.Hash) (*types.SignedHeader, error) {
+	return n.headers.Get(ctx, hash)
+}
+
+// BlockByHeight returns the stored block at height.
+func (n *Node) BlockByHeight(ctx context.Context, height uint64) (*types.Block, error) {
+	if n.blocks == nil {
+		return nil, api.ErrNoBlocks
+	}
+	return n.blocks.GetByHeight(ctx, height)
+}
+
+// SubmitTx queues a transaction for the next block (sequencer only).
+func (n *Node) SubmitTx(_ context.Context, tx []byte) (int, error) {
+	if n.cfg.Role != config.RoleSequencer || n.producer == nil {
+		return 0, fmt.Errorf("%w: this is a %s node", api.ErrNotSequencer, n.cfg.Role)
+	}
+	return n.producer.pool.add(tx)
+}

@@ -1,0 +1,131 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/celestiaorg/go-header"
+	"github.com/ipfs/go-datastore"
+
+	"github.com/headersync/headersync/p2psync"
+	"github.com/headersync/headersync/types"
+)
+
+// ErrBlockHeaderMismatch: a synced block's header differs from the synced
+// header of the same height. Both are signed by the sequencer, so it signed
+// two different blocks at one height.
+var ErrBlockHeaderMismatch = errors.New("block does not match the header of the same height")
+
+// checkBlockAgainstHeader is the full node's rule: the block synced at a
+// height carries exactly the header synced at that height.
+func checkBlockAgainstHeader(h *types.SignedHeader, b *types.Block) error {
+	if h.Height() != b.Height() {
+		return fmt.Errorf("%w: header height %d, block height %d", ErrBlockHeaderMismatch, h.Height(), b.Height())
+	}
+	if !bytes.Equal(h.Hash(), b.Hash()) {
+		return fmt.Errorf("%w: height %d: header %s, block header %s", ErrBlockHeaderMismatch, h.Height(), h.Hash(), b.Hash())
+	}
+	return nil
+}
+
+// checkedHeightKey records how far the cross-check got, so a restart goes on
+// from there.
+var checkedHeightKey = datastore.NewKey("/crosscheck/height")
+
+// crossChecker walks the heights both stores hold, in order, comparing each
+// block with the header of its height.
+type crossChecker struct {
+	headers     *p2psync.Service[*types.SignedHeader]
+	blocks      *p2psync.Service[*types.Block]
+	ds          datastore.Datastore
+	genesis     *types.Genesis
+	trustedHash header.Hash
+	log         *slog.Logger
+
+	checked      atomic.Uint64 // highest height checked
+	mismatches   atomic.Uint64
+	lastMismatch atomic.Uint64 // height of the last mismatch
+}
+
+func (c *crossChecker) run(ctx context.Context) {
+	next, err := c.start(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Error("cross-check not running", "err", err)
+		}
+		return
+	}
+	defer c.save(context.Background())
+	saved := time.Now()
+	for {
+		if caughtUp := next > min(c.headers.Height(), c.blocks.Height()); caughtUp || time.Since(saved) > 10*time.Second {
+			c.save(ctx)
+			saved = time.Now()
+		}
+		h, err := c.headers.WaitHeight(ctx, next)
+		if err != nil {
+			return // only when ctx ends
+		}
+		b, err := c.blocks.WaitHeight(ctx, next)
+		if err != nil {
+			return
+		}
+		if err := checkBlockAgainstHeader(h, b); err != nil {
+			c.mismatches.Add(1)
+			c.lastMismatch.Store(next)
+			c.log.Error("SEQUENCER EQUIVOCATION: synced block and synced header differ", "height", next,
+				"header_hash", h.Hash().String(), "block_hash", b.Hash().String(), "err", err)
+		}
+		c.checked.Store(next)
+		next++
+	}
+}
+
+// start returns the first height to check: after the saved one, else the
+// height both stores began at (genesis or trusted header), once both have
+// initialised.
+func (c *crossChecker) start(ctx context.Context) (uint64, error) {
+	if raw, err := c.ds.Get(ctx, checkedHeightKey); err == nil && len(raw) == 8 {
+		h := binary.BigEndian.Uint64(raw)
+		c.checked.Store(h)
+		return h + 1, nil
+	} else if err != nil && !errors.Is(err, datastore.ErrNotFound) {
+		return 0, fmt.Errorf("read checked height: %w", err)
+	}
+	if len(c.trustedHash) == 0 {
+		return c.genesis.InitialHeight, nil
+	}
+	// Both stores start at the trusted header; learn its height once the
+	// header service has it. Initialisation is rare and one-off, so polling
+	// is fine here.
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if h, err := c.headers.Get(ctx, c.trustedHash); err == nil {
+			return h.Height(), nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (c *crossChecker) save(ctx context.Context) {
+	h := c.checked.Load()
+	if h == 0 {
+		return
+	}
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], h)
+	if err := c.ds.Put(ctx, checkedHeightKey, buf[:]); err != nil && ctx.Err() == nil {
+		c.log.Warn("save cross-check height", "err", err)
+	}
+}

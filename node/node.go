@@ -1,0 +1,320 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/headersync/headersync/api"
+	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/p2p"
+	"github.com/headersync/headersync/p2psync"
+	"github.com/headersync/headersync/store"
+	"github.com/headersync/headersync/types"
+)
+
+// Options assemble a Node; FromHome reads them from a home directory.
+type Options struct {
+	Config   config.NodeConfig
+	Genesis  *types.Genesis
+	Identity crypto.PrivKey // libp2p identity
+	Signer   *types.Signer  // the sequencer's key; sequencer only
+	// DataDir holds the pebble datastore. Alternatively Datastore supplies
+	// one (tests); the node does not close a supplied datastore.
+	DataDir   string
+	Datastore datastore.Batching
+	Logger    *slog.Logger
+	Version   string
+	// Sync tunes both sync services; zero fields take p2psync's defaults.
+	Sync SyncTuning
+}
+
+// SyncTuning exposes the sync services' tuning knobs, for benchmarks.
+type SyncTuning struct {
+	RequestSize    uint64
+	WriteBatchSize int
+}
+
+// Node is one headersync node: the libp2p client, the header sync service,
+// the block sync service (sequencer and full nodes), the block producer
+// (sequencer), the block/header cross-check (full) and the HTTP API.
+type Node struct {
+	opts    Options
+	cfg     config.NodeConfig
+	genesis *types.Genesis
+	log     *slog.Logger
+
+	ds       datastore.Batching
+	p2p      *p2p.Client
+	headers  *p2psync.Service[*types.SignedHeader]
+	blocks   *p2psync.Service[*types.Block] // nil on light nodes
+	producer *producer                      // sequencer only
+	checker  *crossChecker                  // full only
+	api      *api.Server
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	done    chan struct{} // closed by Stop
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	stops   []func(context.Context) error // in start order
+}
+
+// New checks the options and builds a node; it starts nothing.
+func New(o Options) (*Node, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := o.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Genesis == nil {
+		return nil, errors.New("new node: no genesis")
+	}
+	if err := o.Genesis.Validate(); err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	if cfg.ChainID != o.Genesis.ChainID {
+		return nil, fmt.Errorf("%w: chain_id %q in the config does not match chain_id %q in the genesis", config.ErrInvalid, cfg.ChainID, o.Genesis.ChainID)
+	}
+	if o.Identity == nil {
+		return nil, errors.New("new node: no libp2p identity key")
+	}
+	switch {
+	case cfg.Role == config.RoleSequencer && o.Signer == nil:
+		return nil, errors.New("new node: a sequencer needs its signing key")
+	case cfg.Role == config.RoleSequencer && !bytes.Equal(o.Signer.PublicKey(), o.Genesis.SequencerPubKey):
+		return nil, fmt.Errorf("new node: the sequencer key %x is not the genesis sequencer_pubkey %x", []byte(o.Signer.PublicKey()), []byte(o.Genesis.SequencerPubKey))
+	case cfg.Role != config.RoleSequencer && o.Signer != nil:
+		return nil, fmt.Errorf("new node: a %s node signs nothing; it takes no sequencer key", cfg.Role)
+	}
+	if o.DataDir == "" && o.Datastore == nil {
+		return nil, errors.New("new node: no data dir or datastore")
+	}
+	client, err := p2p.NewClient(cfg.P2P, o.Identity, cfg.ChainID, nil, o.Logger.With("component", "p2p"))
+	if err != nil {
+		return nil, err
+	}
+	return &Node{opts: o, cfg: cfg, genesis: o.Genesis, log: o.Logger, p2p: client, done: make(chan struct{})}, nil
+}
+
+// Role returns the node's role.
+func (n *Node) Role() config.Role { return n.cfg.Role }
+
+// Start opens the datastore and starts every component; the node's
+// goroutines stop when ctx ends or Stop is called. On failure, what was
+// started is stopped again.
+func (n *Node) Start(ctx context.Context) (err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.started {
+		return errors.New("node already started")
+	}
+	n.started = true
+	runCtx, cancel := context.WithCancel(ctx)
+	n.cancel = cancel
+	defer func() {
+		if err != nil {
+			stopCtx, stopCancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer stopCancel()
+			_ = n.stopLocked(stopCtx) // the start error is the one worth reporting
+		}
+	}()
+
+	if err := n.openDatastore(); err != nil {
+		return err
+	}
+	// The client would tear itself down when ctx ends, under the services
+	// still using it; the node closes it instead, last, in Stop.
+	if err := n.p2p.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start p2p client: %w", err)
+	}
+	n.stops = append(n.stops, func(context.Context) error { return n.p2p.Close() })
+
+	if err := n.startServices(ctx); err != nil {
+		return err
+	}
+
+	switch n.cfg.Role {
+	case config.RoleSequencer:
+		n.producer = &producer{
+			signer: n.opts.Signer, genesis: n.genesis, blockTime: time.Duration(n.cfg.BlockTime),
+			headers: n.headers, blocks: n.blocks, pool: new(mempool), log: n.log.With("component", "producer"),
+		}
+		if err := n.producer.reconcile(ctx); err != nil {
+			return fmt.Errorf("recover sequencer state: %w", err)
+		}
+		n.goRun(runCtx, n.producer.run)
+	case config.RoleFull:
+		trusted, _ := n.cfg.TrustedHashBytes() // validated in New
+		n.checker = &crossChecker{
+			headers: n.headers, blocks: n.blocks, ds: n.ds, genesis: n.genesis, trustedHash: trusted,
+			log: n.log.With("component", "crosscheck"),
+		}
+		n.goRun(runCtx, n.checker.run)
+	}
+
+	if err := n.startAPI(ctx); err != nil {
+		return err
+	}
+	n.log.Info("node started", "role", string(n.cfg.Role), "chain_id", n.cfg.ChainID, "peer_id", n.p2p.ID().String(),
+		"p2p", n.p2p.Addrs(), "api", n.APIAddr())
+	go n.stopWhenDone(ctx)
+	return nil
+}
+
+// stopWhenDone stops the node, in order, when its context ends before Stop
+// is called.
+func (n *Node) stopWhenDone(ctx context.Context) {
+	select {
+	case <-n.done:
+		return
+	case <-ctx.Done():
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.Stop(stopCtx); err != nil {
+		n.log.Error("stop on context end", "err", err)
+	}
+}
+
+func (n *Node) openDatastore() error {
+	if n.opts.Datastore != nil {
+		n.ds = n.opts.Datastore
+		return nil
+	}
+	ds, err := store.Open(n.opts.DataDir, store.Options{Sync: n.cfg.Role == config.RoleSequencer})
+	if err != nil {
+		return err
+	}
+	n.ds = ds
+	n.stops = append(n.stops, func(context.Context) error { return ds.Close() })
+	return nil
+}
+
+func (n *Node) startServices(ctx context.Context) error {
+	trusted, err := n.cfg.TrustedHashBytes()
+	if err != nil {
+		return err
+	}
+	base := p2psync.Config{
+		Genesis:        n.genesis,
+		Sequencer:      n.cfg.Role == config.RoleSequencer,
+		TrustedHash:    trusted,
+		BlockTime:      time.Duration(n.cfg.BlockTime),
+		RequestSize:    n.opts.Sync.RequestSize,
+		WriteBatchSize: n.opts.Sync.WriteBatchSize,
+	}
+	hc := base
+	hc.Kind, hc.Logger = p2psync.Headers, n.log.With("component", "sync")
+	if n.headers, err = p2psync.New[*types.SignedHeader](hc, n.p2p, n.ds); err != nil {
+		return err
+	}
+	if err := n.headers.Start(ctx); err != nil {
+		return err
+	}
+	n.stops = append(n.stops, n.headers.Stop)
+	if n.cfg.Role == config.RoleLight {
+		return nil
+	}
+	bc := base
+	bc.Kind, bc.Logger = p2psync.Blocks, n.log.With("component", "sync")
+	if n.blocks, err = p2psync.New[*types.Block](bc, n.p2p, n.ds); err != nil {
+		return err
+	}
+	if err := n.blocks.Start(ctx); err != nil {
+		return err
+	}
+	n.stops = append(n.stops, n.blocks.Stop)
+	return nil
+}
+
+func (n *Node) startAPI(ctx context.Context) error {
+	process, err := processMetrics()
+	if err != nil {
+		return err
+	}
+	own, err := n.nodeMetrics()
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(n.cfg.API.Listen, n, prometheus.Gatherers{own, process}, n.log.With("component", "api"))
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	n.api = srv // stopped first, by stopLocked
+	return nil
+}
+
+// goRun runs f in a goroutine the node owns until ctx ends.
+func (n *Node) goRun(ctx context.Context, f func(context.Context)) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f(ctx)
+	}()
+}
+
+// Stop stops the node's goroutines and components in reverse order of
+// start: API, producer and cross-check, block and header services (flushing
+// their stores), the p2p client, the datastore. Later calls do nothing.
+func (n *Node) Stop(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.stopLocked(ctx)
+}
+
+func (n *Node) stopLocked(ctx context.Context) error {
+	if n.stopped {
+		return nil
+	}
+	n.stopped = true
+	defer close(n.done)
+	// The API goes first so no request sees a half-stopped node.
+	var errs []error
+	if n.api != nil {
+		errs = append(errs, n.api.Stop(ctx))
+	}
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.wg.Wait()
+	for i := len(n.stops) - 1; i >= 0; i-- {
+		errs = append(errs, n.stops[i](ctx))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("stop node: %w", err)
+	}
+	n.log.Info("node stopped")
+	return nil
+}
+
+// APIAddr returns the address the API listens on ("" before Start).
+func (n *Node) APIAddr() string {
+	if n.api == nil {
+		return ""
+	}
+	return n.api.Addr()
+}
+
+// P2P returns the node's libp2p client.
+func (n *Node) P2P() *p2p.Client { return n.p2p }
+
+// Headers returns the header sync service.
+func (n *Node) Headers() *p2psync.Service[*types.SignedHeader] { return n.headers }
+
+// Blocks returns the block sync service, nil on a light node.
+func (n *Node) Blocks() *p2psync.Service[*types.Block] { return n.blocks }

@@ -1,0 +1,119 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/stretchr/testify/require"
+
+	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/internal/testlog"
+	"github.com/headersync/headersync/store"
+	"github.com/headersync/headersync/types"
+)
+
+// idleSequencer starts a sequencer whose producer never ticks on its own, so
+// the test drives production.
+func idleSequencer(t *testing.T, signer *types.Signer, g *types.Genesis, ds datastore.Batching) (*Node, error) {
+	t.Helper()
+	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	require.NoError(t, err)
+	cfg := config.Default(config.RoleSequencer, g.ChainID)
+	cfg.BlockTime = config.Duration(time.Hour)
+	cfg.P2P.ListenAddress = []string{"/ip4/127.0.0.1/tcp/0"}
+	cfg.API.Listen = "127.0.0.1:0"
+	n, err := New(Options{Config: cfg, Genesis: g, Identity: key, Signer: signer, Datastore: ds, Logger: testlog.New(t, slog.LevelInfo)})
+	require.NoError(t, err)
+	if err := n.Start(context.Background()); err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { require.NoError(t, n.Stop(context.Background())) })
+	return n, nil
+}
+
+func newChain(t *testing.T) (*types.Signer, *types.Genesis) {
+	t.Helper()
+	s, err := types.GenerateSigner()
+	require.NoError(t, err)
+	return s, &types.Genesis{ChainID: "gm", InitialHeight: 1, GenesisTime: time.Now().UTC(), SequencerPubKey: s.PublicKey()}
+}
+
+// A crash between publishing a block and its header leaves the header store
+// one behind; the restarted sequencer recovers the header from the block
+// before producing anything new.
+func TestRestartRecoversHeaderFromBlock(t *testing.T) {
+	ctx := context.Background()
+	signer, g := newChain(t)
+	ds := store.Memory()
+	n, err := idleSequencer(t, signer, g, ds)
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, n.producer.produce(ctx))
+	}
+	// The crash: block 4 is stored, its header is not.
+	head, err := n.blocks.Head(ctx)
+	require.NoError(t, err)
+	data := types.Data{Txs: [][]byte{[]byte("tx")}}
+	sh, err := signer.SignNext(head.SignedHeader(), time.Now(), &data)
+	require.NoError(t, err)
+	require.NoError(t, n.blocks.Publish(ctx, types.NewBlock(sh, data)))
+	require.Equal(t, uint64(3), n.headers.Height())
+	require.NoError(t, n.Stop(ctx))
+
+	n2, err := idleSequencer(t, signer, g, ds)
+	require.NoError(t, err)
+	require.Equal(t, uint64(4), n2.headers.Height())
+	got, err := n2.headers.GetByHeight(ctx, 4)
+	require.NoError(t, err)
+	require.Equal(t, sh.Hash(), got.Hash())
+
+	require.NoError(t, n2.producer.produce(ctx))
+	h5, err := n2.headers.GetByHeight(ctx, 5)
+	require.NoError(t, err)
+	require.NoError(t, got.Verify(h5), "production continues from the recovered header")
+}
+
+// A header store ahead of the block store means blocks were lost: the
+// sequencer refuses to start rather than build on a chain it cannot serve.
+func TestStartRefusesHeadersAheadOfBlocks(t *testing.T) {
+	ctx := context.Background()
+	signer, g := newChain(t)
+	ds := store.Memory()
+	n, err := idleSequencer(t, signer, g, ds)
+	require.NoError(t, err)
+	require.NoError(t, n.producer.produce(ctx))
+	head, err := n.headers.Head(ctx)
+	require.NoError(t, err)
+	sh, err := signer.SignNext(head, time.Now(), &types.Data{})
+	require.NoError(t, err)
+	require.NoError(t, n.headers.Publish(ctx, sh))
+	require.NoError(t, n.Stop(ctx))
+
+	_, err = idleSequencer(t, signer, g, ds)
+	require.ErrorContains(t, err, "blocks are missing")
+}
+
+func TestMempool(t *testing.T) {
+	var m mempool
+	_, err := m.add(nil)
+	require.Error(t, err)
+	_, err = m.add(make([]byte, MaxTxSize+1))
+	require.Error(t, err)
+	for i := 0; i < 3; i++ {
+		n, err := m.add([]byte{byte(i), 1, 2})
+		require.NoError(t, err)
+		require.Equal(t, i+1, n)
+	}
+	got := m.take(6)
+	require.Len(t, got, 2, "take stops before exceeding the byte limit")
+	m.putBack(got)
+	all := m.take(1 << 20)
+	require.Len(t, all, 3)
+	require.Equal(t, byte(0), all[0][0], "returned transactions keep their place")
+	require.Zero(t, m.len())
+}

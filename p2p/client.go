@@ -1,0 +1,265 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/ipfs/go-datastore"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	cryptopb "github.com/libp2p/go-libp2p/core/crypto/pb"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
+	"github.com/libp2p/go-libp2p/p2p/net/conngater"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/headersync/headersync/config"
+)
+
+// Client is the node's libp2p client: one host, one gossipsub router and one
+// DHT shared by all sync services. Create it with NewClient, run it with
+// Start, release it with Close.
+type Client struct {
+	logger  *slog.Logger
+	key     crypto.PrivKey
+	id      peer.ID
+	chainID string
+	ds      datastore.Batching
+	listen  []ma.Multiaddr
+	seeds   []peer.AddrInfo // the seeds to dial: not ourselves, not gated
+	gated   []peer.AddrInfo // seeds the gating rules refuse, reported at Start
+	gater   *gater
+
+	// advertiseSoon and findSoon make the discovery loops run now rather than
+	// at their next tick; raised when a seed connection opens.
+	advertiseSoon signal
+	findSoon      signal
+
+	mu       sync.Mutex
+	state    clientState
+	host     host.Host
+	pubsub   *pubsub.PubSub
+	dht      *dht.IpfsDHT
+	cancel   context.CancelFunc
+	stopped  chan struct{} // closed when teardown has finished
+	closeErr error         // written before stopped is closed
+	loops    sync.WaitGroup
+}
+
+type clientState int
+
+const (
+	stateNew clientState = iota
+	stateRunning
+	stateClosed
+)
+
+// NewClient validates its inputs and prepares a client; it starts nothing.
+// cfg errors are config.FieldError values naming the field (errors.Is
+// config.ErrInvalid). key is the node's identity (see LoadOrCreateIdentity).
+// ds, if not nil, holds the DHT's records under /p2p/dht and must stay open
+// until Close returns; with nil they are kept in memory. logger may be nil.
+func NewClient(cfg config.P2PConfig, key crypto.PrivKey, chainID string, ds datastore.Batching, logger *slog.Logger) (*Client, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if key == nil {
+		return nil, errors.New("new p2p client: no identity key")
+	}
+	if key.Type() != cryptopb.KeyType_Ed25519 {
+		return nil, fmt.Errorf("new p2p client: identity key type %s, want Ed25519", key.Type())
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("new p2p client: derive peer ID: %w", err)
+	}
+	if err := validateChainID(chainID); err != nil {
+		return nil, fmt.Errorf("new p2p client: %w", err)
+	}
+	listen, err := cfg.ListenMultiaddrs()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTransports(cfg.ListenAddress, listen); err != nil {
+		return nil, err
+	}
+	seeds, err := cfg.SeedAddrInfos()
+	if err != nil {
+		return nil, err
+	}
+	blocked, err := cfg.BlockedPeerIDs()
+	if err != nil {
+		return nil, err
+	}
+	allowed, err := cfg.AllowedPeerIDs()
+	if err != nil {
+		return nil, err
+	}
+	bans, err := conngater.NewBasicConnectionGater(nil) // bans live as long as the process
+	if err != nil {
+		return nil, fmt.Errorf("new p2p client: create connection gater: %w", err)
+	}
+	rules := newPeerRules(blocked, allowed)
+	dial, gated := splitSeeds(seeds, id, rules)
+	return &Client{
+		logger:        logger,
+		key:           key,
+		id:            id,
+		chainID:       chainID,
+		ds:            ds,
+		listen:        listen,
+		seeds:         dial,
+		gated:         gated,
+		gater:         &gater{rules: rules, bans: bans},
+		advertiseSoon: newSignal(),
+		findSoon:      newSignal(),
+	}, nil
+}
+
+// Start creates the host, the DHT and gossipsub, and starts dialling seeds
+// and discovering peers. Everything runs until ctx is done or Close is
+// called, whichever comes first. If Start fails, nothing is left running.
+func (c *Client) Start(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch c.state {
+	case stateRunning:
+		select {
+		case <-c.stopped: // ctx was cancelled: the client is gone
+			return ErrClosed
+		default:
+			return ErrAlreadyStarted
+		}
+	case stateClosed:
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	h, err := newHost(c.key, c.listen, c.gater)
+	if err != nil {
+		return fmt.Errorf("start libp2p host: %w", err)
+	}
+	kad, err := newDHT(h, c.ds, c.chainID, c.seeds, c.gater)
+	if err != nil {
+		return errors.Join(err, h.Close())
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	ps, err := newPubSub(runCtx, h)
+	if err != nil {
+		cancel()
+		return errors.Join(err, kad.Close(), h.Close())
+	}
+
+	for _, s := range c.gated {
+		c.logger.Warn("not dialling seed: it is blocked or not allowed by the p2p configuration", "seed", s.ID)
+	}
+	wakes := make(map[peer.ID]signal, len(c.seeds))
+	for _, s := range c.seeds {
+		wakes[s.ID] = newSignal()
+	}
+	notifiee := watchSeeds(wakes)
+	h.Network().Notify(notifiee)
+
+	for _, s := range c.seeds {
+		c.loops.Go(func() { c.runSeed(runCtx, h, s, wakes[s.ID]) })
+	}
+	rd := drouting.NewRoutingDiscovery(kad)
+	c.loops.Go(func() { c.runAdvertise(runCtx, kad, rd, c.advertiseSoon) })
+	c.loops.Go(func() { c.runFind(runCtx, h, kad, rd, c.findSoon) })
+
+	c.host, c.pubsub, c.dht = h, ps, kad
+	c.cancel = cancel
+	c.stopped = make(chan struct{})
+	c.state = stateRunning
+	go c.teardown(runCtx, h, kad, notifiee)
+
+	c.logger.Info("p2p client started", "peer_id", h.ID(), "addrs", h.Addrs(), "seeds", len(c.seeds), "chain_id", c.chainID)
+	return nil
+}
+
+// teardown owns the shutdown: it waits for the client's context to end, by
+// Close or by the caller, then stops everything in reverse order of Start.
+// gossipsub stops with the context itself.
+func (c *Client) teardown(ctx context.Context, h host.Host, kad *dht.IpfsDHT, notifiee network.Notifiee) {
+	<-ctx.Done()
+	c.loops.Wait()
+	h.Network().StopNotify(notifiee)
+	err := kad.Close()
+	if err != nil {
+		err = fmt.Errorf("close DHT: %w", err)
+	}
+	if hostErr := h.Close(); hostErr != nil {
+		err = errors.Join(err, fmt.Errorf("close libp2p host: %w", hostErr))
+	}
+	c.closeErr = err
+	c.logger.Info("p2p client stopped")
+	close(c.stopped)
+}
+
+// Close stops the client and waits until every goroutine it started has
+// exited and the host has been closed. It is safe to call more than once,
+// before Start and after a failed Start; later calls return the first
+// call's result.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	c.state = stateClosed
+	cancel, stopped := c.cancel, c.stopped
+	c.mu.Unlock()
+	if stopped == nil {
+		return nil
+	}
+	cancel()
+	<-stopped
+	return c.closeErr
+}
+
+// ID is the node's peer ID, known before Start.
+func (c *Client) ID() peer.ID { return c.id }
+
+// Host is the libp2p host, or nil before Start.
+func (c *Client) Host() host.Host {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.host
+}
+
+// PubSub is the gossipsub router shared by the node's services, or nil
+// before Start.
+func (c *Client) PubSub() *pubsub.PubSub {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pubsub
+}
+
+// ConnectionGater is the gater for runtime bans, as go-header's exchange
+// expects: a peer blocked through it is refused in both directions, even if
+// AllowedPeers lists it. Bans are kept in memory only. It is valid before
+// Start.
+func (c *Client) ConnectionGater() *conngater.BasicConnectionGater {
+	return c.gater.bans
+}
+
+// SeedIDs lists the seeds the client dials, for go-header's trusted peers.
+// Seeds that the gating rules refuse, and the node itself, are left out.
+func (c *Client) SeedIDs() []peer.ID {
+	ids := make([]peer.ID, len(c.seeds))
+	for i, s := range c.seeds {
+		ids[i] = s.ID
+	}
+	return ids
+}
+
+// discoverySoon makes the discovery loops run now: a new seed connection is
+// the moment the DHT becomes usable.
+func (c *Client) discoverySoon() {
+	c.advertiseSoon.raise()
+	c.findSoon.raise()
+}

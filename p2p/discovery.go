@@ -1,0 +1,160 @@
+package p2p
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+	"github.com/ipfs/go-datastore/namespace"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/discovery"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
+	dutil "github.com/libp2p/go-libp2p/p2p/discovery/util"
+)
+
+const (
+	// A failed advertisement is retried soon: until it succeeds nobody can
+	// find us.
+	advertiseRetryMin = time.Second
+	advertiseRetryMax = time.Minute
+	// readvertiseInterval refreshes our provider record well within its
+	// validity, and places it on peers that have become closer to the key.
+	readvertiseInterval = 10 * time.Minute
+	// Searches start often so that a new node meets the network quickly, and
+	// slow down once it has; late joiners advertise and are found within a
+	// minute.
+	findIntervalMin = 10 * time.Second
+	findIntervalMax = time.Minute
+	findTimeout     = 30 * time.Second
+	findLimit       = 64
+	// emptyTablePoll is how often the loops look again while the routing
+	// table is empty: a DHT query then fails at once, and checking is free.
+	emptyTablePoll = time.Second
+	// dhtDatastorePrefix keeps the DHT's records apart from the rest of the
+	// node's datastore.
+	dhtDatastorePrefix = "/p2p/dht"
+)
+
+// dhtProtocolPrefix makes the DHT private to the chain: nodes of other
+// chains, or of the public IPFS DHT, do not speak its protocol and never
+// enter the routing table.
+func dhtProtocolPrefix(chainID string) protocol.ID {
+	return protocol.ID("/headersync/" + chainID)
+}
+
+// discoveryNamespace is the rendezvous key that nodes of one chain advertise
+// and look up.
+func discoveryNamespace(chainID string) string {
+	return "headersync/" + chainID
+}
+
+// newDHT starts a kad-DHT server bootstrapped from the seeds.
+//
+// Loopback and private addresses: kad-dht v0.42's defaults store and hand
+// out every address (no AddressFilter) and query every peer (the query and
+// routing-table filters accept all), which is what a private network needs
+// and what loopback tests rely on. The public-network filters
+// (PublicQueryFilter, PublicRoutingTableFilter, a public-only AddressFilter,
+// as the dual DHT's WAN half uses) must not be added: they drop every
+// loopback and LAN peer. The filters below only add the gating rules, so
+// that lookups do not spend their slots on peers the gater would refuse.
+func newDHT(h host.Host, ds datastore.Batching, chainID string, seeds []peer.AddrInfo, g *gater) (*dht.IpfsDHT, error) {
+	opts := []dht.Option{
+		dht.Mode(dht.ModeServer),
+		dht.ProtocolPrefix(dhtProtocolPrefix(chainID)),
+		dht.QueryFilter(func(_ any, ai peer.AddrInfo) bool { return g.permits(ai.ID) }),
+		dht.RoutingTableFilter(func(_ any, p peer.ID) bool { return g.permits(p) }),
+	}
+	if len(seeds) > 0 {
+		opts = append(opts, dht.BootstrapPeers(seeds...))
+	}
+	if ds != nil {
+		opts = append(opts, dht.Datastore(namespace.Wrap(ds, datastore.NewKey(dhtDatastorePrefix))))
+	}
+	kad, err := dht.New(h, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("start DHT: %w", err)
+	}
+	return kad, nil
+}
+
+// runAdvertise keeps this node's provider record for the chain's namespace
+// in the DHT until ctx is done.
+func (c *Client) runAdvertise(ctx context.Context, kad *dht.IpfsDHT, rd *drouting.RoutingDiscovery, soon signal) {
+	ns := discoveryNamespace(c.chainID)
+	retry := backoff{min: advertiseRetryMin, max: advertiseRetryMax}
+	for {
+		delay := emptyTablePoll
+		if kad.RoutingTable().Size() > 0 {
+			if _, err := rd.Advertise(ctx, ns); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				delay = retry.next()
+				c.logger.Debug("advertise failed; will retry", "namespace", ns, "retry_in", delay, "err", err)
+			} else {
+				retry.reset()
+				delay = readvertiseInterval
+				c.logger.Debug("advertised", "namespace", ns)
+			}
+		}
+		if !wait(ctx, delay, soon) {
+			return
+		}
+	}
+}
+
+// runFind looks up the chain's namespace periodically and connects to the
+// peers found, until ctx is done.
+func (c *Client) runFind(ctx context.Context, h host.Host, kad *dht.IpfsDHT, rd *drouting.RoutingDiscovery, soon signal) {
+	interval := backoff{min: findIntervalMin, max: findIntervalMax}
+	for {
+		delay := emptyTablePoll
+		if kad.RoutingTable().Size() > 0 {
+			c.findAndConnect(ctx, h, rd)
+			delay = interval.next()
+		}
+		if !wait(ctx, delay, soon) {
+			return
+		}
+	}
+}
+
+// findAndConnect runs one lookup and dials the peers found that are not
+// connected yet and that the gater admits.
+func (c *Client) findAndConnect(ctx context.Context, h host.Host, d discovery.Discoverer) {
+	ns := discoveryNamespace(c.chainID)
+	findCtx, cancel := context.WithTimeout(ctx, findTimeout)
+	defer cancel()
+	found, err := dutil.FindPeers(findCtx, d, ns, discovery.Limit(findLimit))
+	if err != nil {
+		c.logger.Debug("find peers failed", "namespace", ns, "err", err)
+		return
+	}
+	var dials sync.WaitGroup
+	for _, ai := range found {
+		if ai.ID == h.ID() || h.Network().Connectedness(ai.ID) == network.Connected {
+			continue
+		}
+		if !c.gater.permits(ai.ID) {
+			c.logger.Debug("not connecting to discovered peer: gated", "peer", ai.ID)
+			continue
+		}
+		dials.Go(func() {
+			dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
+			defer cancel()
+			if err := h.Connect(dialCtx, ai); err != nil {
+				c.logger.Debug("connect to discovered peer failed", "peer", ai.ID, "addrs", ai.Addrs, "err", err)
+				return
+			}
+			c.logger.Info("connected to discovered peer", "peer", ai.ID)
+		})
+	}
+	dials.Wait()
+}

@@ -1,0 +1,136 @@
+package p2psync
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/celestiaorg/go-header"
+	"github.com/celestiaorg/go-header/p2p"
+
+	"github.com/headersync/headersync/types"
+)
+
+// Kind names what a service syncs; it fixes the network ID and store prefix.
+type Kind string
+
+const (
+	// Headers syncs *types.SignedHeader: network ID = chain ID, prefix "headerEx".
+	Headers Kind = "header"
+	// Blocks syncs *types.Block: network ID = chain ID + "-block", prefix "blockEx".
+	Blocks Kind = "block"
+)
+
+// NetworkID returns the go-header network ID of kind k on chain chainID.
+func (k Kind) NetworkID(chainID string) string {
+	if k == Blocks {
+		return chainID + "-block"
+	}
+	return chainID
+}
+
+// StorePrefix returns the datastore prefix of kind k.
+func (k Kind) StorePrefix() string {
+	if k == Blocks {
+		return "blockEx"
+	}
+	return "headerEx"
+}
+
+// TopicID returns the gossipsub topic of kind k on chain chainID, e.g.
+// "/gm/header-sub/v0.0.1".
+func (k Kind) TopicID(chainID string) string { return p2p.PubsubTopicID(k.NetworkID(chainID)) }
+
+// ProtocolID returns the exchange protocol of kind k on chain chainID, e.g.
+// "/gm/header-ex/v0.0.3". go-header builds it the same way but does not export
+// the function.
+func (k Kind) ProtocolID(chainID string) string {
+	return fmt.Sprintf("/%s/header-ex/v0.0.3", k.NetworkID(chainID))
+}
+
+// Config configures a Service.
+type Config struct {
+	Kind    Kind
+	Genesis *types.Genesis
+	// Sequencer marks the node that produces the chain: its service is
+	// initialised by its first Publish and runs no syncer.
+	Sequencer bool
+	// TrustedHash, when set on a non-sequencer, is the hash of the first
+	// header to trust instead of the genesis header.
+	TrustedHash header.Hash
+	// BlockTime is the sequencer's block interval; the syncer uses it to
+	// tell a stale head from a fresh one.
+	BlockTime time.Duration
+	Logger    *slog.Logger
+
+	// RequestSize is how many headers one range request asks a peer for
+	// (go-header's MaxHeadersPerRangeRequest; at most 512).
+	RequestSize uint64
+	// WriteBatchSize is how many headers go-header's store buffers before
+	// writing them in one batch. The default, 1, writes every append at
+	// once: a catch-up appends up to 512 headers at a time, which still go
+	// out as one batch, while a node following the head loses at most the
+	// header in flight to a crash instead of up to a batch of them. A
+	// sequencer always uses 1.
+	WriteBatchSize int
+	// InitRetryMin and InitRetryMax bound the backoff between attempts to
+	// fetch the first header.
+	InitRetryMin, InitRetryMax time.Duration
+	// RequestTimeout bounds one request to one peer.
+	RequestTimeout time.Duration
+}
+
+// Defaults fills in zero tuning fields.
+func (c *Config) Defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.RequestSize == 0 {
+		c.RequestSize = 128
+	}
+	if c.WriteBatchSize == 0 {
+		c.WriteBatchSize = 1
+	}
+	if c.InitRetryMin == 0 {
+		c.InitRetryMin = 250 * time.Millisecond
+	}
+	if c.InitRetryMax == 0 {
+		c.InitRetryMax = 5 * time.Second
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 8 * time.Second
+	}
+}
+
+// Validate checks c after Defaults.
+func (c *Config) Validate() error {
+	if c.Kind != Headers && c.Kind != Blocks {
+		return fmt.Errorf("p2psync: kind %q; expected %q or %q", c.Kind, Headers, Blocks)
+	}
+	if c.Genesis == nil {
+		return errors.New("p2psync: no genesis")
+	}
+	if err := c.Genesis.Validate(); err != nil {
+		return fmt.Errorf("p2psync: %w", err)
+	}
+	if c.BlockTime <= 0 {
+		return fmt.Errorf("p2psync: block time %s; expected a positive duration", c.BlockTime)
+	}
+	if c.Sequencer && len(c.TrustedHash) != 0 {
+		return errors.New("p2psync: a sequencer starts its own chain and takes no trusted hash")
+	}
+	if len(c.TrustedHash) != 0 && len(c.TrustedHash) != types.HashSize {
+		return fmt.Errorf("p2psync: trusted hash has %d bytes; expected %d", len(c.TrustedHash), types.HashSize)
+	}
+	if c.RequestSize > header.MaxRangeRequestSize {
+		return fmt.Errorf("p2psync: request size %d; expected at most %d", c.RequestSize, header.MaxRangeRequestSize)
+	}
+	if c.WriteBatchSize < 1 {
+		return fmt.Errorf("p2psync: write batch size %d; expected at least 1", c.WriteBatchSize)
+	}
+	if c.InitRetryMin <= 0 || c.InitRetryMax < c.InitRetryMin {
+		return fmt.Errorf("p2psync: init retry %s..%s; expected 0 < min <= max", c.InitRetryMin, c.InitRetryMax)
+	}
+	return nil
+}

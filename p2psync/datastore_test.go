@@ -1,0 +1,38 @@
+package p2psync_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ipfs/go-datastore"
+	"github.com/ipfs/go-datastore/query"
+	pebbleds "github.com/ipfs/go-ds-pebble"
+	"github.com/stretchr/testify/require"
+)
+
+// openPebble opens a real on-disk datastore, closed when the test ends.
+func openPebble(t *testing.T, dir string) datastore.Batching {
+	t.Helper()
+	ds, err := pebbleds.NewDatastore(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, ds.Close()) })
+	return ds
+}
+
+func allKeys(t *testing.T, ds datastore.Datastore) []string {
+	t.Helper()
+	res, err := ds.Query(context.Background(), query.Query{KeysOnly: true})
+	require.NoError(t, err)
+	entries, err := res.Rest()
+	require.NoError(t, err)
+	keys := make([]string, 0, len(entries))
+	for _, e := range entries {
+		keys = append(keys, e.Key)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func hasPrefix(s, prefix string) bool { return strings.HasPrefix(s, prefix) }

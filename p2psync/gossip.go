@@ -1,0 +1,106 @@
+package p2psync
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/celestiaorg/go-header"
+)
+
+// go-header's Subscriber takes one gossip verifier for its lifetime, and its
+// Syncer installs its own when it starts. The service needs a verifier from
+// the moment it joins the topic (to take the first header from gossip, and
+// to accept its own broadcasts), so it installs verifyGossip and hands the
+// Syncer a Subscriber whose SetVerifier only records the syncer's verifier
+// for verifyGossip to call.
+
+// verifyGossip screens every gossiped header. A nil result accepts it, a
+// soft *header.VerifyError ignores it, any other error rejects it (and
+// gossipsub holds that against the peer that sent it).
+func (s *Service[H]) verifyGossip(ctx context.Context, h H) error {
+	err := s.screenGossip(ctx, h)
+	var verr *header.VerifyError
+	switch {
+	case err == nil:
+		s.gossip.accepted.Add(1)
+	case errors.As(err, &verr) && verr.SoftFailure:
+		s.gossip.ignored.Add(1)
+	default:
+		s.gossip.rejected.Add(1)
+		s.logRejected(h, err)
+	}
+	return err
+}
+
+func (s *Service[H]) screenGossip(ctx context.Context, h H) error {
+	if _, ok := s.publishing.Load(h.Hash().String()); ok {
+		return nil
+	}
+	if err := checkSequencer(s.cfg.Genesis, h); err != nil {
+		return &header.VerifyError{Reason: err}
+	}
+	if v := s.syncerVerify.Load(); v != nil {
+		err := (*v)(ctx, h)
+		var verr *header.VerifyError
+		if errors.Is(err, header.ErrKnownHeader) && errors.As(err, &verr) {
+			// A header we already hold is late, not invalid: do not
+			// penalise the peer relaying it. A different header at a
+			// height we hold stays rejected.
+			if have, hasErr := s.store.Has(ctx, h.Hash()); hasErr == nil && have {
+				verr.SoftFailure = true
+			}
+		}
+		return err
+	}
+	if s.offerFirst(h) {
+		return nil
+	}
+	return &header.VerifyError{Reason: ErrNotInitialised, SoftFailure: true}
+}
+
+// gossipCounts counts what verifyGossip decided.
+type gossipCounts struct {
+	accepted, ignored, rejected atomic.Uint64
+	lastLog                     atomic.Int64 // unix ns of the last rejection logged
+}
+
+// logRejected logs a rejected header at most once a second: a peer flooding
+// bad gossip must not flood the log.
+func (s *Service[H]) logRejected(h H, err error) {
+	now := time.Now().UnixNano()
+	last := s.gossip.lastLog.Load()
+	if now-last < int64(time.Second) || !s.gossip.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.Warn("rejected gossiped header", "height", h.Height(), "hash", h.Hash().String(),
+		"err", err, "rejected_total", s.gossip.rejected.Load())
+}
+
+// offerFirst hands h to the init loop if the service waits for exactly h.
+func (s *Service[H]) offerFirst(h H) bool {
+	if s.initialised.Load() || (s.plan != InitFromGenesis && s.plan != InitFromTrustedHash) {
+		return false
+	}
+	if checkFirst(s.cfg.Genesis, s.cfg.TrustedHash, h) != nil {
+		return false
+	}
+	select {
+	case s.candidates <- h:
+	default: // a candidate is already queued
+	}
+	return true
+}
+
+// syncerSubscriber is the Subscriber the syncer sees.
+type syncerSubscriber[H Header[H]] struct{ s *Service[H] }
+
+func (g syncerSubscriber[H]) Subscribe() (header.Subscription[H], error) {
+	return g.s.sub.Subscribe()
+}
+
+func (g syncerSubscriber[H]) SetVerifier(v func(context.Context, H) error) error {
+	g.s.syncerVerify.Store(&v)
+	return nil
+}

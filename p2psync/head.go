@@ -1,0 +1,106 @@
+package p2psync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/celestiaorg/go-header"
+	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// headPeers is how many peers a network-head request asks at once.
+const headPeers = 8
+
+// netGetter is the syncer's view of the network: ranges and lookups go
+// through go-header's Exchange, the network head through networkHead.
+type netGetter[H Header[H]] struct {
+	header.Getter[H]
+	s *Service[H]
+}
+
+func (g *netGetter[H]) Head(ctx context.Context, opts ...header.HeadOption[H]) (H, error) {
+	var params header.HeadParams[H]
+	for _, opt := range opts {
+		opt(&params)
+	}
+	return g.s.networkHead(ctx, params.TrustedHead)
+}
+
+// networkHead asks connected peers that serve the exchange for their head
+// and returns the highest one signed by the sequencer that verifies against
+// trusted (when given). go-header's Exchange.Head would keep a head that
+// merely soft-fails verification, such as a higher header of a fork signed
+// by another key; the syncer would then chase that fork and stall. Here a
+// head not signed by the sequencer is refused and its peer banned.
+func (s *Service[H]) networkHead(ctx context.Context, trusted H) (H, error) {
+	var zero H
+	peers := servingPeers(s.net.Host(), s.proto, s.net.SeedIDs(), headPeers)
+	if len(peers) == 0 {
+		return zero, errNoServingPeers
+	}
+	type answer struct {
+		from peer.ID
+		head H
+		err  error
+	}
+	answers := make(chan answer, len(peers))
+	for _, p := range peers {
+		go func() {
+			hs, err := requestFrom[H](ctx, s.net.Host(), p, s.proto,
+				&p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: 0}, Amount: 1})
+			if err != nil {
+				answers <- answer{from: p, err: err}
+				return
+			}
+			answers <- answer{from: p, head: hs[0]}
+		}()
+	}
+
+	var (
+		best H
+		errs []error
+	)
+	for range peers {
+		a := <-answers
+		err := a.err
+		if err == nil {
+			if err = checkSequencer(s.cfg.Genesis, a.head); err != nil {
+				err = &peerFault{peer: a.from, err: err}
+			}
+		}
+		if err == nil && !trusted.IsZero() {
+			err = header.Verify(trusted, a.head)
+		}
+		if err != nil {
+			s.punish(a.from, err)
+			errs = append(errs, err)
+			continue
+		}
+		if best.IsZero() || a.head.Height() > best.Height() {
+			best = a.head
+		}
+	}
+	if best.IsZero() {
+		return zero, fmt.Errorf("network head from %d peers: %w", len(peers), errors.Join(errs...))
+	}
+	return best, nil
+}
+
+// punish bans the peer behind err if err is a fault no honest peer commits.
+// The ban is go-header's own mechanism (the connection gater's runtime block
+// list, also used by its exchange) and closes the connection.
+func (s *Service[H]) punish(p peer.ID, err error) {
+	var fault *peerFault
+	if !errors.As(err, &fault) {
+		return
+	}
+	if blockErr := s.net.ConnectionGater().BlockPeer(p); blockErr != nil {
+		s.log.Error("ban peer", "peer", p, "err", blockErr)
+	}
+	if closeErr := s.net.Host().Network().ClosePeer(p); closeErr != nil {
+		s.log.Debug("close banned peer", "peer", p, "err", closeErr)
+	}
+	s.log.Warn("banned peer", "peer", p, "reason", fault.err)
+}

@@ -1,0 +1,209 @@
+package p2psync_test
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/celestiaorg/go-header"
+	"github.com/ipfs/go-datastore"
+	dssync "github.com/ipfs/go-datastore/sync"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/require"
+
+	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/internal/chaingen"
+	"github.com/headersync/headersync/internal/testlog"
+	"github.com/headersync/headersync/p2p"
+	"github.com/headersync/headersync/p2psync"
+	"github.com/headersync/headersync/types"
+)
+
+const (
+	chainID   = "gm"
+	blockTime = 100 * time.Millisecond
+	// waitFor bounds every condition polled on loopback.
+	waitFor = 30 * time.Second
+	tick    = 20 * time.Millisecond
+)
+
+// peerOpts describes one test peer's networking.
+type peerOpts struct {
+	key     crypto.PrivKey // identity; fresh if nil
+	port    int            // fixed TCP port on 127.0.0.1; ephemeral if 0
+	seeds   []string
+	blocked []string
+}
+
+// testPeer is a libp2p client on loopback and the datastore its services use.
+type testPeer struct {
+	t      *testing.T
+	client *p2p.Client
+	ds     datastore.Batching
+	log    *slog.Logger
+}
+
+func newPeer(t *testing.T, o peerOpts) *testPeer {
+	t.Helper()
+	logger := testlog.New(t, slog.LevelInfo)
+	if o.key == nil {
+		o.key = newKey(t)
+	}
+	listen := "/ip4/127.0.0.1/tcp/" + strconv.Itoa(o.port)
+	client, err := p2p.NewClient(config.P2PConfig{
+		ListenAddress: []string{listen},
+		Seeds:         o.seeds,
+		BlockedPeers:  o.blocked,
+	}, o.key, chainID, nil, logger)
+	require.NoError(t, err)
+	require.NoError(t, client.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, client.Close()) })
+	return &testPeer{t: t, client: client, ds: dssync.MutexWrap(datastore.NewMapDatastore()), log: logger}
+}
+
+func newKey(t *testing.T) crypto.PrivKey {
+	t.Helper()
+	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	require.NoError(t, err)
+	return key
+}
+
+// freePort returns a loopback TCP port that was free a moment ago, for a
+// peer that must be named as a seed before it exists.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	return port
+}
+
+func seedAddr(t *testing.T, key crypto.PrivKey, port int) string {
+	t.Helper()
+	id, err := peer.IDFromPrivateKey(key)
+	require.NoError(t, err)
+	return "/ip4/127.0.0.1/tcp/" + strconv.Itoa(port) + "/p2p/" + id.String()
+}
+
+// addr returns the peer's full TCP multiaddr, for others to seed from.
+func (p *testPeer) addr() string {
+	p.t.Helper()
+	for _, a := range p.client.Addrs() {
+		return a.String()
+	}
+	p.t.Fatal("peer has no address")
+	return ""
+}
+
+func (p *testPeer) id() peer.ID { return p.client.Host().ID() }
+
+func (p *testPeer) connectedTo(other *testPeer) bool {
+	return p.client.Host().Network().Connectedness(other.id()) == network.Connected
+}
+
+// serviceOpts varies a service's configuration.
+type serviceOpts struct {
+	sequencer   bool
+	trustedHash header.Hash
+}
+
+func startService[H p2psync.Header[H]](t *testing.T, p *testPeer, kind p2psync.Kind, g *types.Genesis, o serviceOpts) *p2psync.Service[H] {
+	t.Helper()
+	svc, err := p2psync.New[H](p2psync.Config{
+		Kind:         kind,
+		Genesis:      g,
+		Sequencer:    o.sequencer,
+		TrustedHash:  o.trustedHash,
+		BlockTime:    blockTime,
+		Logger:       p.log,
+		InitRetryMin: 50 * time.Millisecond,
+		InitRetryMax: 500 * time.Millisecond,
+	}, p.client, p.ds)
+	require.NoError(t, err)
+	require.NoError(t, svc.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, svc.Stop(context.Background())) })
+	return svc
+}
+
+func headerService(t *testing.T, p *testPeer, g *types.Genesis, o serviceOpts) *p2psync.Service[*types.SignedHeader] {
+	return startService[*types.SignedHeader](t, p, p2psync.Headers, g, o)
+}
+
+// sequencer is a chain generator whose blocks are published through a
+// sequencer peer's header (and optionally block) service.
+type sequencer struct {
+	t       *testing.T
+	gen     *chaingen.Generator
+	peer    *testPeer
+	headers *p2psync.Service[*types.SignedHeader]
+	blocks  *p2psync.Service[*types.Block] // nil unless withBlocks
+	history []*types.Block
+}
+
+func newGenerator(t *testing.T, expected int) *chaingen.Generator {
+	t.Helper()
+	gen, err := chaingen.New(chainID, expected, chaingen.Options{})
+	require.NoError(t, err)
+	return gen
+}
+
+func startSequencer(t *testing.T, gen *chaingen.Generator, o peerOpts, withBlocks bool) *sequencer {
+	t.Helper()
+	p := newPeer(t, o)
+	s := &sequencer{t: t, gen: gen, peer: p}
+	s.headers = headerService(t, p, gen.Genesis, serviceOpts{sequencer: true})
+	if withBlocks {
+		s.blocks = startService[*types.Block](t, p, p2psync.Blocks, gen.Genesis, serviceOpts{sequencer: true})
+	}
+	return s
+}
+
+// publish produces and publishes n blocks.
+func (s *sequencer) publish(n int) {
+	s.t.Helper()
+	ctx := context.Background()
+	for i := 0; i < n; i++ {
+		b, err := s.gen.NextBlock([]byte("tx"))
+		require.NoError(s.t, err)
+		if s.blocks != nil {
+			require.NoError(s.t, s.blocks.Publish(ctx, b))
+		}
+		require.NoError(s.t, s.headers.Publish(ctx, b.SignedHeader()))
+		s.history = append(s.history, b)
+	}
+}
+
+func (s *sequencer) head() *types.SignedHeader { return s.history[len(s.history)-1].SignedHeader() }
+
+// at returns the header the sequencer produced at height h.
+func (s *sequencer) at(h uint64) *types.SignedHeader {
+	return s.history[h-s.gen.Genesis.InitialHeight].SignedHeader()
+}
+
+// waitHead waits until svc's stored head is want.
+func waitHead[H p2psync.Header[H]](t *testing.T, svc *p2psync.Service[H], want header.Hash) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		h, err := svc.Head(context.Background())
+		return err == nil && h.Hash().String() == want.String()
+	}, waitFor, tick, "head never reached %s (height now %d)", want, svc.Height())
+}
+
+// requireSameChain checks that svc holds exactly the sequencer's headers
+// from height from to its head.
+func requireSameChain(t *testing.T, s *sequencer, svc *p2psync.Service[*types.SignedHeader], from uint64) {
+	t.Helper()
+	ctx := context.Background()
+	for h := from; h <= svc.Height(); h++ {
+		got, err := svc.GetByHeight(ctx, h)
+		require.NoError(t, err, "height %d", h)
+		require.Equal(t, s.at(h).Hash(), got.Hash(), "height %d", h)
+	}
+}

@@ -1,0 +1,154 @@
+package p2psync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
+	"github.com/libp2p/go-libp2p/core/event"
+)
+
+// initLoop obtains the first header (plan InitFromTrustedHash or
+// InitFromGenesis): from peers, retrying with backoff, and straight away
+// when a new peer connects; or from gossip, if it comes first.
+func (s *Service[H]) initLoop(ctx context.Context) {
+	defer s.wg.Done()
+	log := s.log.With("waiting_for", s.plan.Waiting())
+	log.Info("store is empty; waiting for the first header")
+
+	sub, err := s.net.Host().EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	if err != nil {
+		log.Error("subscribe to peer events; retrying on a timer only", "err", err)
+	} else {
+		defer sub.Close()
+	}
+	var newPeers <-chan any
+	if sub != nil {
+		newPeers = sub.Out()
+	}
+
+	backoff := s.cfg.InitRetryMin
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var lastAttempt time.Time
+	var lastLogged string
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case h := <-s.candidates:
+			if err := s.initialise(ctx, h, "gossip"); err != nil {
+				log.Error("initialise from gossip", "err", err)
+				continue
+			}
+			return
+		case <-newPeers:
+			// Someone new may have the header: try now, unless we just did.
+			if time.Since(lastAttempt) < s.cfg.InitRetryMin {
+				continue
+			}
+			backoff = s.cfg.InitRetryMin
+		case <-timer.C:
+		}
+
+		lastAttempt = time.Now()
+		h, err := s.fetchFirst(ctx)
+		if err == nil {
+			if err = s.initialise(ctx, h, "exchange"); err == nil {
+				return
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		msg := err.Error()
+		s.initErr.Store(&msg)
+		// Log a new reason once, not every attempt.
+		if msg != lastLogged {
+			log.Info("first header not available yet; retrying", "err", err, "retry_in", backoff)
+			lastLogged = msg
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(backoff)
+		backoff = min(2*backoff, s.cfg.InitRetryMax)
+	}
+}
+
+// fetchFirst asks each connected peer serving the exchange, seeds first, for
+// the first header, and returns the first answer that passes checkFirst.
+// Peers that answer with a header the sequencer did not sign are banned.
+func (s *Service[H]) fetchFirst(ctx context.Context) (H, error) {
+	var zero H
+	req := &p2p_pb.HeaderRequest{Amount: 1}
+	if len(s.cfg.TrustedHash) != 0 {
+		req.Data = &p2p_pb.HeaderRequest_Hash{Hash: s.cfg.TrustedHash}
+	} else {
+		req.Data = &p2p_pb.HeaderRequest_Origin{Origin: s.cfg.Genesis.InitialHeight}
+	}
+	peers := servingPeers(s.net.Host(), s.proto, s.net.SeedIDs(), 32)
+	if len(peers) == 0 {
+		return zero, errNoServingPeers
+	}
+	var errs []error
+	for _, p := range peers {
+		reqCtx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+		hs, err := requestFrom[H](reqCtx, s.net.Host(), p, s.proto, req)
+		cancel()
+		if err == nil {
+			if err = checkFirst(s.cfg.Genesis, s.cfg.TrustedHash, hs[0]); err != nil {
+				err = &peerFault{peer: p, err: err}
+			}
+		}
+		if err != nil {
+			s.punish(p, err)
+			errs = append(errs, err)
+			continue
+		}
+		return hs[0], nil
+	}
+	return zero, errors.Join(errs...)
+}
+
+// initialise trusts h as the first header and starts syncing from it. It is
+// a no-op once the service is initialised.
+func (s *Service[H]) initialise(ctx context.Context, h H, source string) error {
+	s.initMu.Lock()
+	defer s.initMu.Unlock()
+	if !s.initialised.Load() {
+		if err := checkFirst(s.cfg.Genesis, s.cfg.TrustedHash, h); err != nil {
+			return fmt.Errorf("first header: %w", err)
+		}
+		if err := s.store.Init(ctx, h); err != nil {
+			return fmt.Errorf("initialise store with header %d %s: %w", h.Height(), h.Hash(), err)
+		}
+		s.initialised.Store(true)
+		s.initErr.Store(nil)
+		s.log.Info("initialised", "height", h.Height(), "hash", h.Hash().String(), "from", source)
+	}
+	if s.syncer == nil || s.syncerRunning.Load() {
+		return nil
+	}
+	return s.startSyncer(ctx)
+}
+
+// Initialised reports whether the service has a trusted head.
+func (s *Service[H]) Initialised() bool { return s.initialised.Load() }
+
+// ErrNotRunning: the service was not started, or was stopped.
+var ErrNotRunning = errors.New("sync service not running")
+
+// started guards the accessors: the store is not open before Start, and its
+// datastore may be closed after Stop.
+func (s *Service[H]) started() error {
+	if s.store == nil || s.stopped.Load() {
+		return ErrNotRunning
+	}
+	return nil
+}

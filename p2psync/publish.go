@@ -1,0 +1,54 @@
+package p2psync
+
+import (
+	"context"
+	"fmt"
+)
+
+// Publish stores h and broadcasts it (sequencer only). The first header
+// published to an empty store initialises it and must be at the genesis
+// initial height; every later one must extend the stored head. Publish
+// returns once h is durable, so a crash can never take back a header that
+// peers have seen. If only the broadcast fails, h is stored all the same,
+// peers still get it from the exchange, and the error wraps
+// ErrBroadcastFailed.
+func (s *Service[H]) Publish(ctx context.Context, h H) error {
+	if !s.cfg.Sequencer {
+		return ErrNotSequencer
+	}
+	if err := s.started(); err != nil {
+		return err
+	}
+	if err := checkSequencer(s.cfg.Genesis, h); err != nil {
+		return fmt.Errorf("publish %s: %w", s.cfg.Kind, err)
+	}
+
+	s.initMu.Lock()
+	defer s.initMu.Unlock()
+	if !s.initialised.Load() {
+		// Store.Init writes synchronously: h is durable when it returns.
+		if err := checkFirst(s.cfg.Genesis, nil, h); err != nil {
+			return fmt.Errorf("publish first %s: %w", s.cfg.Kind, err)
+		}
+		if err := s.store.Init(ctx, h); err != nil {
+			return fmt.Errorf("publish %s %d: initialise store: %w", s.cfg.Kind, h.Height(), err)
+		}
+		s.initialised.Store(true)
+		s.log.Info("initialised", "height", h.Height(), "hash", h.Hash().String(), "from", "publish")
+	} else {
+		if err := s.store.Append(ctx, h); err != nil {
+			return fmt.Errorf("publish %s %d: append to store: %w", s.cfg.Kind, h.Height(), err)
+		}
+		if err := s.watcher.waitDurable(ctx, s.cfg.Kind.StorePrefix(), h.Hash()); err != nil {
+			return fmt.Errorf("publish %s %d: %w", s.cfg.Kind, h.Height(), err)
+		}
+	}
+
+	key := h.Hash().String()
+	s.publishing.Store(key, struct{}{})
+	defer s.publishing.Delete(key)
+	if err := s.sub.Broadcast(ctx, h); err != nil {
+		return fmt.Errorf("publish %s %d: %w: %w", s.cfg.Kind, h.Height(), ErrBroadcastFailed, err)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package p2psync
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+
+	"github.com/celestiaorg/go-header"
+
+	"github.com/headersync/headersync/types"
+)
+
+// Header is what a Service can sync: a go-header Header that also names the
+// key that signed it, so the service can hold it to the genesis key.
+type Header[H any] interface {
+	header.Header[H]
+	Signer() ed25519.PublicKey
+}
+
+var (
+	// ErrNotSequencerKey: a header was not signed by the genesis sequencer key.
+	ErrNotSequencerKey = errors.New("not signed by the genesis sequencer key")
+	// ErrWrongChain: a header belongs to another chain.
+	ErrWrongChain = errors.New("header of another chain")
+	// ErrNotFirstHeader: a header offered as the first is not the one expected.
+	ErrNotFirstHeader = errors.New("not the expected first header")
+	// ErrNotInitialised: the service has no trusted header yet.
+	ErrNotInitialised = errors.New("sync service not initialised")
+	// ErrNotSequencer: Publish on a service that is not the sequencer's.
+	ErrNotSequencer = errors.New("only the sequencer publishes")
+	// ErrBroadcastFailed: Publish stored the header but could not gossip it;
+	// peers still get it from the exchange.
+	ErrBroadcastFailed = errors.New("stored, but broadcast failed")
+)
+
+// InitPlan is how a service obtains the first header it trusts.
+type InitPlan int
+
+const (
+	// InitFromStore: the store has a head; sync from it at once.
+	InitFromStore InitPlan = iota
+	// InitFromPublish: the sequencer's first published header initialises.
+	InitFromPublish
+	// InitFromTrustedHash: fetch the header with the configured hash.
+	InitFromTrustedHash
+	// InitFromGenesis: fetch the header at the genesis initial height, or
+	// take it from gossip if it arrives first.
+	InitFromGenesis
+)
+
+// PlanInit decides how a service initialises (DESIGN §5), from whether its
+// store has a head, whether it is the sequencer's and the trusted hash.
+func PlanInit(storeHasHead, sequencer bool, trustedHash header.Hash) InitPlan {
+	switch {
+	case storeHasHead:
+		return InitFromStore
+	case sequencer:
+		return InitFromPublish
+	case len(trustedHash) != 0:
+		return InitFromTrustedHash
+	default:
+		return InitFromGenesis
+	}
+}
+
+// Waiting says what a service following plan p waits for before it is
+// initialised, as shown in its state.
+func (p InitPlan) Waiting() string {
+	switch p {
+	case InitFromPublish:
+		return "first block"
+	case InitFromTrustedHash:
+		return "trusted header"
+	case InitFromGenesis:
+		return "genesis"
+	default:
+		return ""
+	}
+}
+
+// checkSequencer reports whether h is valid, of the genesis chain and signed
+// by the genesis sequencer key: true of every header this chain can have.
+func checkSequencer[H Header[H]](g *types.Genesis, h H) error {
+	if h.IsZero() {
+		return header.ErrZeroHeader
+	}
+	if h.ChainID() != g.ChainID {
+		return fmt.Errorf("%w: chain %q, expected %q", ErrWrongChain, h.ChainID(), g.ChainID)
+	}
+	if !bytes.Equal(h.Signer(), g.SequencerPubKey) {
+		return fmt.Errorf("header %d %s: %w (signer %x)", h.Height(), h.Hash(), ErrNotSequencerKey, []byte(h.Signer()))
+	}
+	if err := h.Validate(); err != nil {
+		return fmt.Errorf("header %d %s: %w", h.Height(), h.Hash(), err)
+	}
+	return nil
+}
+
+// checkFirst reports whether h may be trusted as the first header: signed by
+// the sequencer and either the trusted-hash header, when one is configured,
+// or the header at the genesis initial height.
+func checkFirst[H Header[H]](g *types.Genesis, trustedHash header.Hash, h H) error {
+	if err := checkSequencer(g, h); err != nil {
+		return err
+	}
+	if len(trustedHash) != 0 {
+		if !bytes.Equal(h.Hash(), trustedHash) {
+			return fmt.Errorf("%w: hash %s, expected trusted hash %s", ErrNotFirstHeader, h.Hash(), trustedHash)
+		}
+		return nil
+	}
+	if h.Height() != g.InitialHeight {
+		return fmt.Errorf("%w: height %d, expected genesis initial height %d", ErrNotFirstHeader, h.Height(), g.InitialHeight)
+	}
+	return nil
+}

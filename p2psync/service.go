@@ -1,0 +1,277 @@
+package p2psync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/celestiaorg/go-header"
+	hp2p "github.com/celestiaorg/go-header/p2p"
+	hstore "github.com/celestiaorg/go-header/store"
+	gosync "github.com/celestiaorg/go-header/sync"
+	"github.com/ipfs/go-datastore"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/net/conngater"
+
+	"github.com/headersync/headersync/p2p"
+)
+
+// Network is what a Service needs of the node's libp2p client.
+type Network interface {
+	Host() host.Host
+	PubSub() *pubsub.PubSub
+	// ConnectionGater is where the exchange bans misbehaving peers.
+	ConnectionGater() *conngater.BasicConnectionGater
+	// SeedIDs are the configured seeds: the exchange's trusted peers.
+	SeedIDs() []peer.ID
+}
+
+// Service is one sync service: store, gossip subscriber, exchange server,
+// exchange client and syncer for headers of type H.
+type Service[H Header[H]] struct {
+	cfg     Config
+	net     Network
+	ds      datastore.Batching
+	watcher *commitWatcher // sequencer only: tells when a header is durable
+	log     *slog.Logger
+	proto   protocol.ID
+
+	store        *hstore.Store[H]
+	sub          *hp2p.Subscriber[H]
+	subscription header.Subscription[H]
+	server       *hp2p.ExchangeServer[H]
+	exchange     *hp2p.Exchange[H]
+	syncer       *gosync.Syncer[H]
+
+	// syncerVerify is the syncer's gossip verifier, set when it starts.
+	syncerVerify atomic.Pointer[func(context.Context, H) error]
+	// publishing holds hashes this node is broadcasting, so its own gossip
+	// validator accepts them without asking the syncer.
+	publishing sync.Map
+	gossip     gossipCounts
+
+	plan          InitPlan
+	initMu        sync.Mutex // serialises initialisation and Publish
+	initialised   atomic.Bool
+	syncerRunning atomic.Bool
+	initErr       atomic.Pointer[string] // last failed attempt to get the first header
+	candidates    chan H                 // first-header candidates seen in gossip
+
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	stops   []func(context.Context) error // components to stop, in start order
+	stopped atomic.Bool
+}
+
+// New checks cfg and builds a service over the node's network and
+// datastore. It starts nothing.
+func New[H Header[H]](cfg Config, net Network, ds datastore.Batching) (*Service[H], error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if net == nil || ds == nil {
+		return nil, errors.New("p2psync: nil network or datastore")
+	}
+	return &Service[H]{
+		cfg:        cfg,
+		net:        net,
+		ds:         ds,
+		log:        cfg.Logger.With("service", string(cfg.Kind)),
+		proto:      protocol.ID(cfg.Kind.ProtocolID(cfg.Genesis.ChainID)),
+		candidates: make(chan H, 1),
+	}, nil
+}
+
+// Start opens the store and starts every component. It returns as soon as
+// they run: a service without a stored head initialises in the background.
+// After a failed Start, call Stop to release what was started.
+func (s *Service[H]) Start(ctx context.Context) error {
+	runCtx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
+	if err := s.start(ctx, runCtx); err != nil {
+		return fmt.Errorf("start %s sync service: %w", s.cfg.Kind, err)
+	}
+	return nil
+}
+
+func (s *Service[H]) start(ctx, runCtx context.Context) error {
+	chainID := s.cfg.Genesis.ChainID
+	networkID := s.cfg.Kind.NetworkID(chainID)
+	prefix := s.cfg.Kind.StorePrefix()
+
+	ds, batch := s.ds, s.cfg.WriteBatchSize
+	if s.cfg.Sequencer {
+		s.watcher = newCommitWatcher(s.ds)
+		ds, batch = s.watcher, 1
+	}
+	st, err := hstore.NewStore[H](ds, hstore.WithStorePrefix(prefix), hstore.WithWriteBatchSize(batch), hstore.WithMetrics())
+	if err != nil {
+		return fmt.Errorf("create store: %w", err)
+	}
+	if err := st.Start(ctx); err != nil {
+		return fmt.Errorf("start store: %w", err)
+	}
+	s.store = st
+	s.stops = append(s.stops, st.Stop)
+
+	// Head loads the stored head; the store knows its height only after it.
+	_, err = st.Head(ctx)
+	hasHead := err == nil
+	if err != nil && !errors.Is(err, header.ErrNoHead) {
+		return fmt.Errorf("read stored head: %w", err)
+	}
+
+	sub, err := hp2p.NewSubscriber[H](s.net.PubSub(), p2p.MsgID,
+		hp2p.WithSubscriberNetworkID(networkID), hp2p.WithSubscriberMetrics())
+	if err != nil {
+		return fmt.Errorf("create subscriber: %w", err)
+	}
+	if err := sub.SetVerifier(s.verifyGossip); err != nil {
+		return fmt.Errorf("set gossip verifier: %w", err)
+	}
+	if err := sub.Start(ctx); err != nil {
+		return fmt.Errorf("join topic %s: %w", s.cfg.Kind.TopicID(chainID), err)
+	}
+	s.sub = sub
+	s.stops = append(s.stops, sub.Stop)
+
+	// Joining the topic is not enough to be in its mesh: the node must
+	// subscribe, or it would neither receive nor relay gossip.
+	subscription, err := sub.Subscribe()
+	if err != nil {
+		return fmt.Errorf("subscribe to %s: %w", s.cfg.Kind.TopicID(chainID), err)
+	}
+	s.subscription = subscription
+	s.stops = append(s.stops, func(context.Context) error { subscription.Cancel(); return nil })
+	s.wg.Add(1)
+	go s.drainGossip(runCtx)
+
+	server, err := hp2p.NewExchangeServer[H](s.net.Host(), st,
+		hp2p.WithNetworkID[hp2p.ServerParameters](networkID), hp2p.WithMetrics[hp2p.ServerParameters]())
+	if err != nil {
+		return fmt.Errorf("create exchange server: %w", err)
+	}
+	if err := server.Start(ctx); err != nil {
+		return fmt.Errorf("start exchange server: %w", err)
+	}
+	s.server = server
+	s.stops = append(s.stops, server.Stop)
+
+	s.plan = PlanInit(hasHead, s.cfg.Sequencer, s.cfg.TrustedHash)
+	if s.cfg.Sequencer {
+		// The sequencer is the chain's only source: it serves and gossips,
+		// and has nothing to sync from anyone.
+		s.initialised.Store(hasHead)
+		return nil
+	}
+
+	ex, err := hp2p.NewExchange[H](s.net.Host(), s.net.SeedIDs(), s.net.ConnectionGater(),
+		hp2p.WithNetworkID[hp2p.ClientParameters](networkID),
+		hp2p.WithChainID(chainID),
+		hp2p.WithMaxHeadersPerRangeRequest(s.cfg.RequestSize),
+		hp2p.WithRangeRequestTimeout[hp2p.ClientParameters](s.cfg.RequestTimeout),
+		hp2p.WithMetrics[hp2p.ClientParameters]())
+	if err != nil {
+		return fmt.Errorf("create exchange client: %w", err)
+	}
+	if err := ex.Start(ctx); err != nil {
+		return fmt.Errorf("start exchange client: %w", err)
+	}
+	s.exchange = ex
+	s.stops = append(s.stops, ex.Stop)
+
+	syncer, err := gosync.NewSyncer[H](&netGetter[H]{Getter: ex, s: s}, st, syncerSubscriber[H]{s},
+		gosync.WithBlockTime(s.cfg.BlockTime), gosync.WithMetrics())
+	if err != nil {
+		return fmt.Errorf("create syncer: %w", err)
+	}
+	s.syncer = syncer
+
+	if hasHead {
+		s.initialised.Store(true)
+		if err := s.startSyncer(ctx); err != nil {
+			return err
+		}
+	} else {
+		s.wg.Add(1)
+		go s.initLoop(runCtx)
+	}
+	s.wg.Add(1)
+	go s.refreshHead(runCtx)
+	return nil
+}
+
+// startSyncer starts the syncer once the store has a head.
+func (s *Service[H]) startSyncer(ctx context.Context) error {
+	if err := s.syncer.Start(ctx); err != nil {
+		s.syncerVerify.Store(nil)
+		return fmt.Errorf("start syncer: %w", err)
+	}
+	s.syncerRunning.Store(true)
+	return nil
+}
+
+// Stop stops every goroutine and component the service started, in reverse
+// order, and flushes the store. It is safe after a failed Start; later calls
+// do nothing.
+func (s *Service[H]) Stop(ctx context.Context) error {
+	if !s.stopped.CompareAndSwap(false, true) {
+		return nil
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	var errs []error
+	if s.syncerRunning.Load() {
+		errs = append(errs, s.syncer.Stop(ctx))
+	}
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		errs = append(errs, s.stops[i](ctx))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("stop %s sync service: %w", s.cfg.Kind, err)
+	}
+	return nil
+}
+
+// refreshHead asks for the network head whenever the subjective head has
+// gone stale. Gossip usually moves the head; this catches a node up when
+// gossip is silent, e.g. a node started after the sequencer went quiet.
+func (s *Service[H]) refreshHead(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(max(s.cfg.BlockTime, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !s.syncerRunning.Load() {
+			continue
+		}
+		if _, err := s.syncer.Head(ctx); err != nil && ctx.Err() == nil {
+			s.log.Debug("refresh network head", "err", err)
+		}
+	}
+}
+
+// drainGossip consumes the subscription: gossip reaches the store through
+// the validator, but an unread subscription would make pubsub drop messages.
+func (s *Service[H]) drainGossip(ctx context.Context) {
+	defer s.wg.Done()
+	for {
+		if _, err := s.subscription.NextHeader(ctx); err != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package p2psync
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/celestiaorg/go-header"
+	gosync "github.com/celestiaorg/go-header/sync"
+)
+
+// State is a snapshot of a service, for status reports.
+type State struct {
+	Kind Kind `json:"kind"`
+	// Initialised is true once the store has a trusted head.
+	Initialised bool `json:"initialised"`
+	// WaitingFor says what an uninitialised service waits for: "genesis",
+	// "trusted header" or "first block".
+	WaitingFor string `json:"waiting_for,omitempty"`
+	// InitError is why the last attempt to get the first header failed.
+	InitError string `json:"init_error,omitempty"`
+	// Height and HeadHash describe the stored head (0 and empty before init).
+	Height   uint64      `json:"height"`
+	HeadHash header.Hash `json:"head_hash,omitempty"`
+	// DurableHeight is the height of the head already written to disk: what
+	// a restart after a crash resumes from. It trails Height by the headers
+	// go-header's store has queued but not yet written.
+	DurableHeight uint64 `json:"durable_height"`
+	// Syncer is go-header's state of the current or last sync; nil for the
+	// sequencer and before initialisation.
+	Syncer *gosync.State `json:"syncer,omitempty"`
+	// ExchangePeers counts connected peers serving this exchange protocol.
+	ExchangePeers int `json:"exchange_peers"`
+	// Gossip counts the service's verdicts on gossiped headers that passed
+	// go-header's own decoding and Validate.
+	Gossip GossipCounts `json:"gossip"`
+}
+
+// GossipCounts counts gossiped headers by verdict.
+type GossipCounts struct {
+	Accepted uint64 `json:"accepted"`
+	Ignored  uint64 `json:"ignored"`
+	Rejected uint64 `json:"rejected"`
+}
+
+// State reports the service's current state.
+func (s *Service[H]) State(ctx context.Context) State {
+	st := State{Kind: s.cfg.Kind, Initialised: s.initialised.Load()}
+	if s.started() != nil {
+		return st
+	}
+	if !st.Initialised {
+		st.WaitingFor = s.plan.Waiting()
+		if msg := s.initErr.Load(); msg != nil {
+			st.InitError = *msg
+		}
+	} else if head, err := s.store.Head(ctx); err == nil {
+		st.Height, st.HeadHash = head.Height(), head.Hash()
+		st.DurableHeight = s.durableHeight(ctx)
+	}
+	if s.syncerRunning.Load() {
+		ss := s.syncer.State()
+		st.Syncer = &ss
+	}
+	st.ExchangePeers = len(servingPeers(s.net.Host(), s.proto, nil, 1<<16))
+	st.Gossip = GossipCounts{
+		Accepted: s.gossip.accepted.Load(),
+		Ignored:  s.gossip.ignored.Load(),
+		Rejected: s.gossip.rejected.Load(),
+	}
+	return st
+}
+
+// durableHeight reads the head a restarted store would resume from.
+func (s *Service[H]) durableHeight(ctx context.Context) uint64 {
+	hash, err := durableHead(ctx, s.ds, s.cfg.Kind.StorePrefix())
+	if err != nil {
+		return 0
+	}
+	h, err := s.store.Get(ctx, hash)
+	if err != nil {
+		return 0
+	}
+	return h.Height()
+}
+
+// GossipCounts returns how many gossiped headers the service accepted,
+// ignored and rejected.
+func (s *Service[H]) GossipCounts() (accepted, ignored, rejected uint64) {
+	return s.gossip.accepted.Load(), s.gossip.ignored.Load(), s.gossip.rejected.Load()
+}
+
+// Height returns the height of the stored head, 0 before initialisation.
+func (s *Service[H]) Height() uint64 {
+	if s.started() != nil {
+		return 0
+	}
+	return s.store.Height()
+}
+
+// Head returns the stored head, or header.ErrNoHead.
+func (s *Service[H]) Head(ctx context.Context) (H, error) {
+	if err := s.started(); err != nil {
+		var zero H
+		return zero, err
+	}
+	return s.store.Head(ctx)
+}
+
+// GetByHeight returns the stored header at height, or header.ErrNotFound if
+// the store does not hold it. Unlike go-header's store, it never waits for a
+// height to arrive.
+func (s *Service[H]) GetByHeight(ctx context.Context, height uint64) (H, error) {
+	var zero H
+	if err := s.started(); err != nil {
+		return zero, err
+	}
+	if height == 0 || height > s.store.Height() {
+		return zero, fmt.Errorf("height %d: %w", height, header.ErrNotFound)
+	}
+	return s.store.GetByHeight(ctx, height)
+}
+
+// WaitHeight returns the header at height, waiting until the store has it.
+func (s *Service[H]) WaitHeight(ctx context.Context, height uint64) (H, error) {
+	if err := s.started(); err != nil {
+		var zero H
+		return zero, err
+	}
+	return s.store.GetByHeight(ctx, height)
+}
+
+// Get returns the stored header with the given hash, or header.ErrNotFound.
+func (s *Service[H]) Get(ctx context.Context, hash header.Hash) (H, error) {
+	if err := s.started(); err != nil {
+		var zero H
+		return zero, err
+	}
+	return s.store.Get(ctx, hash)
+}

@@ -1,0 +1,120 @@
+package types
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/headersync/headersync/internal/atomicfile"
+)
+
+// ErrInvalidGenesis is wrapped by every error Genesis.Validate returns.
+var ErrInvalidGenesis = errors.New("invalid genesis")
+
+// Genesis fixes what every node of a chain must agree on before the first
+// block: the chain ID, the height of the first block, the genesis time and
+// the public key of the only sequencer allowed to sign headers.
+type Genesis struct {
+	ChainID         string
+	InitialHeight   uint64
+	GenesisTime     time.Time
+	SequencerPubKey ed25519.PublicKey
+}
+
+// genesisJSON is the file format: the key is hex, the time RFC 3339.
+type genesisJSON struct {
+	ChainID         string    `json:"chain_id"`
+	InitialHeight   uint64    `json:"initial_height"`
+	GenesisTime     time.Time `json:"genesis_time"`
+	SequencerPubKey string    `json:"sequencer_pubkey"`
+}
+
+// Validate checks every field; errors name the JSON field.
+func (g *Genesis) Validate() error {
+	if err := ValidateChainID(g.ChainID); err != nil {
+		return fmt.Errorf("%w: chain_id: %w", ErrInvalidGenesis, err)
+	}
+	if g.InitialHeight == 0 {
+		return fmt.Errorf("%w: initial_height is 0; expected 1 or more", ErrInvalidGenesis)
+	}
+	if g.GenesisTime.IsZero() || g.GenesisTime.UnixNano() <= 0 {
+		return fmt.Errorf("%w: genesis_time %q; expected an RFC 3339 time after 1970", ErrInvalidGenesis, g.GenesisTime.Format(time.RFC3339))
+	}
+	if len(g.SequencerPubKey) != ed25519.PublicKeySize {
+		return fmt.Errorf("%w: sequencer_pubkey has %d bytes; expected %d (64 hex digits)", ErrInvalidGenesis, len(g.SequencerPubKey), ed25519.PublicKeySize)
+	}
+	return nil
+}
+
+// SequencerAddress is the proposer address every header must carry.
+func (g *Genesis) SequencerAddress() []byte { return Address(g.SequencerPubKey) }
+
+// MarshalJSON encodes g in the genesis file format.
+func (g Genesis) MarshalJSON() ([]byte, error) {
+	return json.Marshal(genesisJSON{
+		ChainID:         g.ChainID,
+		InitialHeight:   g.InitialHeight,
+		GenesisTime:     g.GenesisTime.UTC(),
+		SequencerPubKey: hex.EncodeToString(g.SequencerPubKey),
+	})
+}
+
+// UnmarshalJSON decodes the genesis file format strictly: unknown fields are
+// errors, so a typo is not silently ignored.
+func (g *Genesis) UnmarshalJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var j genesisJSON
+	if err := dec.Decode(&j); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidGenesis, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: trailing data after the JSON object", ErrInvalidGenesis)
+	}
+	key, err := hex.DecodeString(j.SequencerPubKey)
+	if err != nil {
+		return fmt.Errorf("%w: sequencer_pubkey %q: %w; expected 64 hex digits", ErrInvalidGenesis, j.SequencerPubKey, err)
+	}
+	*g = Genesis{
+		ChainID:         j.ChainID,
+		InitialHeight:   j.InitialHeight,
+		GenesisTime:     j.GenesisTime.UTC(),
+		SequencerPubKey: key,
+	}
+	return nil
+}
+
+// LoadGenesis reads and validates a genesis file.
+func LoadGenesis(path string) (*Genesis, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read genesis: %w", err)
+	}
+	var g Genesis
+	if err := g.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("genesis %s: %w", path, err)
+	}
+	if err := g.Validate(); err != nil {
+		return nil, fmt.Errorf("genesis %s: %w", path, err)
+	}
+	return &g, nil
+}
+
+// Save validates g and writes it to path atomically: a crash leaves either
+// the old file or the new one, never a partial file.
+func (g *Genesis) Save(path string) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode genesis: %w", err)
+	}
+	return atomicfile.Write(path, append(data, '\n'), 0o644)
+}
