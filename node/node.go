@@ -193,7 +193,7 @@ func (n *Node) openDatastore() error {
 		n.ds = n.opts.Datastore
 		return nil
 	}
-	ds, err := store.Open(n.opts.DataDir, store.Options{Sync: n.cfg.Role == config.RoleSequencer})
+	ds, err := store.Open(n.opts.DataDir)
 	if err != nil {
 		return err
 	}

@@ -204,8 +204,9 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 		s.wg.Add(1)
 		go s.initLoop(runCtx)
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.refreshHead(runCtx)
+	go s.reportProgress(runCtx)
 	return nil
 }
 

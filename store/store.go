@@ -13,25 +13,20 @@ import (
 	pebbleds "github.com/ipfs/go-ds-pebble"
 )
 
-// Options tune Open.
-type Options struct {
-	// Sync makes every committed write durable on disk before it returns
-	// (fsync), so not even a power loss can take it back. The sequencer
-	// needs it; other nodes can re-fetch what a crash loses.
-	Sync bool
-}
-
 // Open opens, creating it if needed, the pebble datastore in dir. Only one
 // process may hold it open.
-func Open(dir string, opts Options) (datastore.Batching, error) {
+//
+// Every committed write is synced to disk before it returns. go-ds-pebble's
+// default (pebble.NoSync) leaves committed batches in pebble's in-process
+// WAL buffer, where a killed process loses them: a node would then restart
+// from an older head than it reported, and a sequencer could sign a height
+// twice. go-header's store commits one batch per append, so the cost is one
+// fsync per block at the head and one per range of headers in a catch-up.
+func Open(dir string) (datastore.Batching, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	var dsOpts []pebbleds.Option
-	if opts.Sync {
-		dsOpts = append(dsOpts, pebbleds.WithPebbleWriteOptions(pebble.Sync))
-	}
-	ds, err := pebbleds.NewDatastore(dir, dsOpts...)
+	ds, err := pebbleds.NewDatastore(dir, pebbleds.WithPebbleWriteOptions(pebble.Sync))
 	if err != nil {
 		return nil, fmt.Errorf("open datastore %s (is another node running on this home?): %w", dir, err)
 	}

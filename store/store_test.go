@@ -1,8 +1,12 @@
 package store_test
 
 import (
+	"bufio"
 	"context"
+	"os"
+	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-datastore"
 	"github.com/stretchr/testify/require"
@@ -10,23 +14,63 @@ import (
 	"github.com/headersync/headersync/store"
 )
 
+var key = datastore.NewKey("/headerEx/head")
+
 func TestOpenPersistsAndLocks(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	key := datastore.NewKey("/headerEx/head")
 
-	ds, err := store.Open(dir, store.Options{Sync: true})
+	ds, err := store.Open(dir)
 	require.NoError(t, err)
 	require.NoError(t, ds.Put(ctx, key, []byte("v")))
 
-	_, err = store.Open(dir, store.Options{})
+	_, err = store.Open(dir)
 	require.ErrorContains(t, err, "another node", "a second process must not open the same data dir")
 
 	require.NoError(t, ds.Close())
-	ds, err = store.Open(dir, store.Options{})
+	ds, err = store.Open(dir)
 	require.NoError(t, err)
 	defer ds.Close()
 	v, err := ds.Get(ctx, key)
 	require.NoError(t, err)
 	require.Equal(t, []byte("v"), v)
+}
+
+// childEnv makes the test binary act as a node process that commits a batch
+// and then waits to be killed.
+const childEnv = "HEADERSYNC_STORE_KILL_CHILD"
+
+// A committed batch survives SIGKILL of the process that wrote it: pebble's
+// default, NoSync, lost it (found by the end-to-end kill -9 test).
+func TestCommittedBatchSurvivesKill9(t *testing.T) {
+	if dir := os.Getenv(childEnv); dir != "" {
+		ds, err := store.Open(dir)
+		require.NoError(t, err)
+		b, err := ds.Batch(context.Background())
+		require.NoError(t, err)
+		require.NoError(t, b.Put(context.Background(), key, []byte("committed")))
+		require.NoError(t, b.Commit(context.Background()))
+		os.Stdout.WriteString("committed\n")
+		time.Sleep(time.Minute) // killed long before
+		return
+	}
+
+	dir := t.TempDir()
+	child := exec.Command(os.Args[0], "-test.run=^TestCommittedBatchSurvivesKill9$")
+	child.Env = append(os.Environ(), childEnv+"="+dir)
+	out, err := child.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, child.Start())
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "committed\n", line)
+	require.NoError(t, child.Process.Kill())
+	_ = child.Wait() // killed: the error is expected
+
+	ds, err := store.Open(dir)
+	require.NoError(t, err)
+	defer ds.Close()
+	v, err := ds.Get(context.Background(), key)
+	require.NoError(t, err, "a committed write was lost to SIGKILL")
+	require.Equal(t, []byte("committed"), v)
 }

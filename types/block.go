@@ -33,6 +33,24 @@ func (d *Data) Hash() header.Hash {
 	return sum[:]
 }
 
+// MarshalBinary returns the canonical encoding of d.
+func (d *Data) MarshalBinary() ([]byte, error) {
+	return canonical.Marshal(d.toProto())
+}
+
+// UnmarshalBinary replaces d with the decoded bytes.
+func (d *Data) UnmarshalBinary(data []byte) error {
+	if len(data) > MaxBlockSize {
+		return fmt.Errorf("data: %w: %d bytes, limit %d", ErrTooLarge, len(data), MaxBlockSize)
+	}
+	var msg pb.Data
+	if err := proto.Unmarshal(data, &msg); err != nil {
+		return fmt.Errorf("data: %w: %w", ErrDecode, err)
+	}
+	d.Txs = msg.GetTxs()
+	return nil
+}
+
 func (d *Data) toProto() *pb.Data {
 	return &pb.Data{Txs: d.Txs}
 }

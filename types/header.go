@@ -55,6 +55,19 @@ func (h *Header) MarshalBinary() ([]byte, error) {
 	return h.encode(), nil
 }
 
+// UnmarshalBinary replaces h with the decoded bytes.
+func (h *Header) UnmarshalBinary(data []byte) error {
+	if len(data) > MaxSignedHeaderSize {
+		return fmt.Errorf("header: %w: %d bytes, limit %d", ErrTooLarge, len(data), MaxSignedHeaderSize)
+	}
+	var msg pb.Header
+	if err := proto.Unmarshal(data, &msg); err != nil {
+		return fmt.Errorf("header: %w: %w", ErrDecode, err)
+	}
+	*h = headerFromProto(&msg)
+	return nil
+}
+
 // encode returns the canonical protobuf encoding. Protobuf refuses strings
 // that are not valid UTF-8; such a chain ID fails ValidateChainID anyway, so
 // it is hashed with the invalid bytes replaced, which keeps Hash total

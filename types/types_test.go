@@ -63,15 +63,26 @@ func TestBlockRoundTrip(t *testing.T) {
 	}
 }
 
-func TestHeaderAndDataRoundTripThroughProtobuf(t *testing.T) {
+func TestHeaderAndDataRoundTrip(t *testing.T) {
 	h := goldenBlock(t).SignedHeader().Header()
 	enc, err := h.MarshalBinary()
 	require.NoError(t, err)
+	var decHeader types.Header
+	require.NoError(t, decHeader.UnmarshalBinary(enc))
+	require.Equal(t, h, decHeader)
 	// A Header's encoding is what its SignedHeader hashes.
 	require.Equal(t, goldenBlock(t).Hash(), h.Hash())
-	require.NotEmpty(t, enc)
+	require.Equal(t, h.Hash(), decHeader.Hash())
 
-	d := types.Data{Txs: [][]byte{[]byte("x")}}
+	d := types.Data{Txs: [][]byte{[]byte("x"), {}, bytes.Repeat([]byte{9}, 300)}}
+	dataEnc, err := d.MarshalBinary()
+	require.NoError(t, err)
+	var decData types.Data
+	require.NoError(t, decData.UnmarshalBinary(dataEnc))
+	require.Equal(t, d.Hash(), decData.Hash())
+	require.Len(t, decData.Txs, 3)
+	require.ErrorIs(t, decData.UnmarshalBinary([]byte{0x0a, 0x09}), types.ErrDecode)
+
 	require.NotEqual(t, d.Hash(), (&types.Data{}).Hash(), "data hash must depend on the txs")
 	require.Equal(t, (&types.Data{}).Hash(), (&types.Data{Txs: [][]byte{}}).Hash(), "nil and empty tx lists are the same data")
 }

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/headersync/headersync/api"
+)
+
+// homes initialises a sequencer, a full and a light node's homes.
+func homes(t *testing.T) (seq, full, light string) {
+	t.Helper()
+	dir := t.TempDir()
+	seq, full, light = filepath.Join(dir, "seq"), filepath.Join(dir, "full"), filepath.Join(dir, "light")
+	mustCLI(t, "init", "--home", seq, "--chain-id", "gm", "--role", "sequencer")
+	genesis := filepath.Join(seq, "genesis.json")
+	mustCLI(t, "init", "--home", full, "--role", "full", "--genesis", genesis)
+	mustCLI(t, "init", "--home", light, "--role", "light", "--genesis", genesis)
+	return seq, full, light
+}
+
+// Three processes — a sequencer, a full node seeded by it, a light node
+// seeded only by the full node — converge on one chain. The full node killed
+// with SIGKILL restarts from what it stored, loses nothing and catches up.
+func TestThreeProcessesConvergeAndSurviveKill9(t *testing.T) {
+	seqHome, fullHome, lightHome := homes(t)
+	seqPorts, fullPorts, lightPorts := newPorts(t), newPorts(t), newPorts(t)
+	seqID, fullID := mustCLI(t, "node-id", "--home", seqHome), mustCLI(t, "node-id", "--home", fullHome)
+
+	seq := start(t, "sequencer", seqHome, seqPorts)
+	full := start(t, "full", fullHome, fullPorts, "--p2p.seeds", seqPorts.seed(seqID))
+	light := start(t, "light", lightHome, lightPorts, "--p2p.seeds", fullPorts.seed(fullID))
+	waitHeight(t, 20, seq, full, light)
+
+	// The light node keeps no blocks; the full node's blocks match its headers.
+	_, err := light.api.Block(context.Background(), 1)
+	var httpErr *api.HTTPError
+	require.True(t, errors.As(err, &httpErr), "light node block request: %v", err)
+	require.Equal(t, 404, httpErr.StatusCode)
+	require.Nil(t, light.status().Blocks)
+	for h := uint64(1); h <= 20; h++ {
+		b, err := full.api.Block(context.Background(), h)
+		require.NoError(t, err)
+		ref := strconv.FormatUint(h, 10)
+		require.Equal(t, full.header(ref).Hash, b.Header.Hash, "block %d", h)
+		require.Equal(t, seq.header(ref).Hash, b.Header.Hash, "block %d", h)
+	}
+
+	// Crash the full node once everything it reports is on disk.
+	var stored uint64
+	require.Eventually(t, func() bool {
+		st := full.status()
+		stored = st.Headers.Height
+		return stored >= 20 && st.Headers.DurableHeight == stored && st.Blocks.DurableHeight >= stored
+	}, waitFor, tick)
+	full.kill9()
+
+	full = start(t, "full (restarted)", fullHome, fullPorts, "--p2p.seeds", seqPorts.seed(seqID))
+	require.GreaterOrEqual(t, full.status().Headers.Height, stored, "the restart lost stored headers")
+	for h := uint64(1); h <= stored; h++ {
+		ref := strconv.FormatUint(h, 10)
+		require.Equal(t, seq.header(ref).Hash, full.header(ref).Hash, "header %d after restart", h)
+	}
+	waitHeight(t, seq.height(), full, light)
+
+	// Stop the sequencer: everyone ends on the same head.
+	last := seq.height()
+	seq.terminate()
+	require.Eventually(t, func() bool {
+		f, l := full.header("head"), light.header("head")
+		return f.Height >= last && f.Hash.String() == l.Hash.String()
+	}, waitFor, tick, "full and light never agreed on the head")
+	full.terminate()
+	light.terminate()
+}
