@@ -59,8 +59,11 @@ func newHost(key crypto.PrivKey, listen []ma.Multiaddr, g *gater) (host.Host, er
 		libp2p.NoListenAddrs,
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Transport(quic.NewTransport),
-		libp2p.Security(noise.ID, noise.New),
+		// TLS first: its AES-GCM runs on the CPU's AES instructions, while
+		// Noise's ChaCha20-Poly1305 cost a catch-up several times more
+		// (docs/performance.md). Peers that only speak Noise still connect.
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),
+		libp2p.Security(noise.ID, noise.New),
 		libp2p.Peerstore(ps),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),

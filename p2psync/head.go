@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/celestiaorg/go-header"
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
@@ -18,6 +19,11 @@ const headPeers = 8
 type netGetter[H Header[H]] struct {
 	header.Getter[H]
 	s *Service[H]
+
+	mu     sync.Mutex
+	ahead  map[uint64]*ahead[H] // ranges fetched ahead, by first height (ranges.go)
+	closed bool
+	wg     sync.WaitGroup
 }
 
 func (g *netGetter[H]) Head(ctx context.Context, opts ...header.HeadOption[H]) (H, error) {
@@ -49,7 +55,7 @@ func (s *Service[H]) networkHead(ctx context.Context, trusted H) (H, error) {
 	for _, p := range peers {
 		go func() {
 			hs, err := requestFrom[H](ctx, s.net.Host(), p, s.proto,
-				&p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: 0}, Amount: 1})
+				&p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: 0}, Amount: 1}, true)
 			if err != nil {
 				answers <- answer{from: p, err: err}
 				return

@@ -10,6 +10,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/event"
 )
 
+// newPeerPause is the least time between two attempts triggered by peers
+// connecting.
+const newPeerPause = 20 * time.Millisecond
+
 // initLoop obtains the first header (plan InitFromTrustedHash or
 // InitFromGenesis): from peers, retrying with backoff, and straight away
 // when a new peer connects; or from gossip, if it comes first.
@@ -45,11 +49,12 @@ func (s *Service[H]) initLoop(ctx context.Context) {
 			}
 			return
 		case <-newPeers:
-			// Someone new may have the header: try now, unless we just did.
-			if time.Since(lastAttempt) < s.cfg.InitRetryMin {
-				continue
-			}
+			// Someone new may have the header: try almost at once. The
+			// short pause only merges the events of peers connecting
+			// together into one attempt.
 			backoff = s.cfg.InitRetryMin
+			resetTimer(timer, newPeerPause-time.Since(lastAttempt))
+			continue
 		case <-timer.C:
 		}
 
@@ -70,15 +75,21 @@ func (s *Service[H]) initLoop(ctx context.Context) {
 			log.Info("first header not available yet; retrying", "err", err, "retry_in", backoff)
 			lastLogged = msg
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		timer.Reset(backoff)
+		resetTimer(timer, backoff)
 		backoff = min(2*backoff, s.cfg.InitRetryMax)
 	}
+}
+
+// resetTimer makes t fire after d (at once if d <= 0), dropping a pending
+// tick.
+func resetTimer(t *time.Timer, d time.Duration) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	t.Reset(max(d, 0))
 }
 
 // fetchFirst asks each connected peer serving the exchange, seeds first, for
@@ -99,7 +110,7 @@ func (s *Service[H]) fetchFirst(ctx context.Context) (H, error) {
 	var errs []error
 	for _, p := range peers {
 		reqCtx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
-		hs, err := requestFrom[H](reqCtx, s.net.Host(), p, s.proto, req)
+		hs, err := requestFrom[H](reqCtx, s.net.Host(), p, s.proto, req, true)
 		cancel()
 		if err == nil {
 			if err = checkFirst(s.cfg.Genesis, s.cfg.TrustedHash, hs[0]); err != nil {

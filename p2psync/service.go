@@ -48,6 +48,7 @@ type Service[H Header[H]] struct {
 	subscription header.Subscription[H]
 	server       *hp2p.ExchangeServer[H]
 	exchange     *hp2p.Exchange[H]
+	getter       *netGetter[H] // the syncer's view of the network
 	syncer       *gosync.Syncer[H]
 
 	// syncerVerify is the syncer's gossip verifier, set when it starts.
@@ -188,7 +189,8 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 	s.exchange = ex
 	s.stops = append(s.stops, ex.Stop)
 
-	syncer, err := gosync.NewSyncer[H](&netGetter[H]{Getter: ex, s: s}, st, syncerSubscriber[H]{s},
+	s.getter = &netGetter[H]{Getter: ex, s: s, ahead: make(map[uint64]*ahead[H])}
+	syncer, err := gosync.NewSyncer[H](s.getter, st, syncerSubscriber[H]{s},
 		gosync.WithBlockTime(s.cfg.BlockTime), gosync.WithMetrics())
 	if err != nil {
 		return fmt.Errorf("create syncer: %w", err)
@@ -234,6 +236,9 @@ func (s *Service[H]) Stop(ctx context.Context) error {
 	var errs []error
 	if s.syncerRunning.Load() {
 		errs = append(errs, s.syncer.Stop(ctx))
+	}
+	if s.getter != nil {
+		s.getter.close()
 	}
 	for i := len(s.stops) - 1; i >= 0; i-- {
 		errs = append(errs, s.stops[i](ctx))

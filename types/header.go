@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/celestiaorg/go-header"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/headersync/headersync/types/pb"
@@ -68,18 +68,45 @@ func (h *Header) UnmarshalBinary(data []byte) error {
 	return nil
 }
 
-// encode returns the canonical protobuf encoding. Protobuf refuses strings
-// that are not valid UTF-8; such a chain ID fails ValidateChainID anyway, so
-// it is hashed with the invalid bytes replaced, which keeps Hash total
-// without letting any valid header collide with it.
+// encode returns the canonical encoding of h: exactly what protobuf's
+// deterministic marshal of pb.Header gives (TestHeaderEncodingIsProtobufs
+// holds it to that), written directly because every header is hashed once
+// per value and the generic marshaller costs several times more.
 func (h *Header) encode() []byte {
-	msg := h.toProto()
-	bz, err := canonical.Marshal(msg)
-	if err != nil {
-		msg.ChainId = strings.ToValidUTF8(msg.ChainId, "\uFFFD")
-		bz, _ = canonical.Marshal(msg) // cannot fail: every other field is a scalar or bytes
+	var v [24]byte // the Version message: two varint fields
+	version := v[:0]
+	if h.Version.Block != 0 {
+		version = protowire.AppendTag(version, 1, protowire.VarintType)
+		version = protowire.AppendVarint(version, h.Version.Block)
 	}
-	return bz
+	if h.Version.App != 0 {
+		version = protowire.AppendTag(version, 2, protowire.VarintType)
+		version = protowire.AppendVarint(version, h.Version.App)
+	}
+
+	b := make([]byte, 0, 64+len(version)+len(h.ChainID)+8*(HashSize+2)+len(h.ProposerAddress))
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendBytes(b, version)
+	if h.Height != 0 {
+		b = protowire.AppendTag(b, 2, protowire.VarintType)
+		b = protowire.AppendVarint(b, h.Height)
+	}
+	if ns := unixNano(h.Time); ns != 0 {
+		b = protowire.AppendTag(b, 3, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(ns))
+	}
+	if h.ChainID != "" {
+		b = protowire.AppendTag(b, 4, protowire.BytesType)
+		b = protowire.AppendString(b, h.ChainID)
+	}
+	for i, f := range [...][]byte{h.LastHeaderHash, h.LastCommitHash, h.DataHash, h.ConsensusHash,
+		h.AppHash, h.LastResultsHash, h.ValidatorHash, h.ProposerAddress} {
+		if len(f) != 0 {
+			b = protowire.AppendTag(b, protowire.Number(5+i), protowire.BytesType)
+			b = protowire.AppendBytes(b, f)
+		}
+	}
+	return b
 }
 
 var canonical = proto.MarshalOptions{Deterministic: true}

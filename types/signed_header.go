@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/celestiaorg/go-header"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/headersync/headersync/types/pb"
@@ -26,6 +27,7 @@ type SignedHeader struct {
 	signer    ed25519.PublicKey
 
 	hash  header.Hash // Hash of hdr, computed once at construction
+	enc   []byte      // canonical encoding of the whole value, built at construction
 	valid atomic.Bool // Validate has succeeded; the value cannot change, so neither can the result
 }
 
@@ -39,8 +41,35 @@ func NewSignedHeader(h Header, signature []byte, signer ed25519.PublicKey) *Sign
 		signature: bytes.Clone(signature),
 		signer:    bytes.Clone(signer),
 	}
-	sh.hash = sh.hdr.Hash()
+	sh.seal()
 	return sh
+}
+
+// seal computes what an immutable value caches: the header hash and the
+// encoding. The store writes and the exchange server sends every header it
+// reads, so encoding once per value saves a protobuf marshal each time.
+func (sh *SignedHeader) seal() {
+	hb := sh.hdr.encode()
+	sum := sha256.Sum256(hb)
+	sh.hash = sum[:]
+	sh.enc = appendSignedHeader(make([]byte, 0, len(hb)+len(sh.signature)+len(sh.signer)+16), hb, sh.signature, sh.signer)
+}
+
+// appendSignedHeader appends the canonical SignedHeader message — exactly
+// what protobuf's deterministic marshal of pb.SignedHeader gives (the
+// golden and round-trip tests hold it to that) — from the header's encoding.
+func appendSignedHeader(b, header, signature, signer []byte) []byte {
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendBytes(b, header)
+	if len(signature) > 0 {
+		b = protowire.AppendTag(b, 2, protowire.BytesType)
+		b = protowire.AppendBytes(b, signature)
+	}
+	if len(signer) > 0 {
+		b = protowire.AppendTag(b, 3, protowire.BytesType)
+		b = protowire.AppendBytes(b, signer)
+	}
+	return b
 }
 
 // New returns an empty SignedHeader for UnmarshalBinary (go-header's factory).
@@ -185,7 +214,7 @@ func (sh *SignedHeader) MarshalBinary() ([]byte, error) {
 	if sh.IsZero() {
 		return nil, ErrMissingHeader
 	}
-	return canonical.Marshal(sh.toProto())
+	return bytes.Clone(sh.enc), nil
 }
 
 // UnmarshalBinary replaces sh with the decoded bytes. It rejects input over
@@ -219,7 +248,7 @@ func (sh *SignedHeader) fromProto(msg *pb.SignedHeader) error {
 	sh.hdr = headerFromProto(msg.GetHeader())
 	sh.signature = msg.GetSignature()
 	sh.signer = msg.GetSigner()
-	sh.hash = sh.hdr.Hash()
+	sh.seal()
 	sh.valid.Store(false)
 	return nil
 }

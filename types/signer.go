@@ -78,8 +78,8 @@ func (s *Signer) Sign(h Header) (*SignedHeader, error) {
 	if err := h.validate(); err != nil {
 		return nil, fmt.Errorf("sign header %d: %w", h.Height, err)
 	}
-	sh := NewSignedHeader(h, nil, s.pub)
-	sh.signature = ed25519.Sign(s.priv, signBytes(sh.hash))
+	unsigned := NewSignedHeader(h, nil, s.pub)
+	sh := NewSignedHeader(h, ed25519.Sign(s.priv, signBytes(unsigned.hash)), s.pub)
 	sh.valid.Store(true)
 	return sh, nil
 }

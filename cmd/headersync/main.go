@@ -50,6 +50,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newHeaderCmd(),
 		newNodeIDCmd(),
 		newVersionCmd(),
+		newBenchCmd(),
 	)
 	return root
 }

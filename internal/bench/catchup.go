@@ -1,0 +1,284 @@
+// Package bench holds the whole-system benchmarks behind `headersync bench`
+// and the Go benchmarks of the same name: how fast a fresh node catches up
+// with a long chain, and how late gossip brings each new header. Each
+// reports its figures next to the physical limit measured in the same run.
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+	"github.com/libp2p/go-libp2p/core/crypto"
+
+	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/internal/chaingen"
+	"github.com/headersync/headersync/p2p"
+	"github.com/headersync/headersync/p2psync"
+	"github.com/headersync/headersync/store"
+	"github.com/headersync/headersync/types"
+)
+
+// CatchupOptions describe a catch-up benchmark.
+type CatchupOptions struct {
+	Headers int    // chain length; default 50 000
+	Peers   int    // serving nodes; default 1
+	Store   string // "memory" or "pebble" (default)
+	// Dir holds the pebble stores; a temporary directory if empty.
+	Dir string
+	// CPUProfile, if set, receives a CPU profile of the catch-up alone.
+	CPUProfile io.Writer
+	// Progress, if set, receives a line per second during the catch-up.
+	Progress io.Writer
+	Logger   *slog.Logger
+	// Tuning of the syncing node's service; zero fields take the defaults.
+	RequestSize uint64
+}
+
+// CatchupResult are the figures of one catch-up.
+type CatchupResult struct {
+	Headers, Peers int
+	Store          string
+	Elapsed        time.Duration
+	Rate           float64 // headers per second
+	Verify1Core    float64 // ed25519 verifications per second, one goroutine
+	VerifyAllCores float64 // the same on every core
+	PeakHeapMiB    float64 // highest live heap during the catch-up
+}
+
+// Ratio is the catch-up rate over the all-core signature-verification rate:
+// the fraction of the physical limit reached.
+func (r CatchupResult) Ratio() float64 { return r.Rate / r.VerifyAllCores }
+
+// String is the benchmark's summary line.
+func (r CatchupResult) String() string {
+	return fmt.Sprintf("catchup headers=%d peers=%d store=%s rate=%.0f verify_1core=%.0f verify_allcores=%.0f ratio_allcores=%.2f peak_heap_mb=%.1f",
+		r.Headers, r.Peers, r.Store, r.Rate, r.Verify1Core, r.VerifyAllCores, r.Ratio(), r.PeakHeapMiB)
+}
+
+func (o *CatchupOptions) defaults() error {
+	if o.Headers == 0 {
+		o.Headers = 50_000
+	}
+	if o.Peers == 0 {
+		o.Peers = 1
+	}
+	if o.Store == "" {
+		o.Store = "pebble"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case o.Headers < 2:
+		return fmt.Errorf("--headers %d: expected at least 2", o.Headers)
+	case o.Peers < 1:
+		return fmt.Errorf("--peers %d: expected at least 1", o.Peers)
+	case o.Store != "memory" && o.Store != "pebble":
+		return fmt.Errorf("--store %q: expected memory or pebble", o.Store)
+	}
+	return nil
+}
+
+const benchChainID = "bench"
+
+// Catchup builds a chain of o.Headers signed headers, loads it into o.Peers
+// serving nodes on 127.0.0.1, starts a fresh node seeded by all of them and
+// times it from start until its store holds the whole chain. It measures the
+// signature-verification limit first, in the same process.
+func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
+	if err := o.defaults(); err != nil {
+		return CatchupResult{}, err
+	}
+	res := CatchupResult{Headers: o.Headers, Peers: o.Peers, Store: o.Store}
+	res.Verify1Core = VerifyRate(1, time.Second)
+	res.VerifyAllCores = VerifyRate(runtime.GOMAXPROCS(0), time.Second)
+
+	dir := o.Dir
+	if dir == "" && o.Store == "pebble" {
+		tmp, err := os.MkdirTemp("", "headersync-bench-")
+		if err != nil {
+			return res, fmt.Errorf("bench dir: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	var closers []func() error
+	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			_ = closers[i]() // teardown of a finished benchmark
+		}
+	}()
+	openStore := func(name string) (datastore.Batching, error) {
+		if o.Store == "memory" {
+			return store.Memory(), nil
+		}
+		ds, err := store.Open(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, ds.Close)
+		return ds, nil
+	}
+
+	gen, err := chaingen.New(benchChainID, o.Headers, chaingen.Options{})
+	if err != nil {
+		return res, err
+	}
+	var serverStores []datastore.Batching
+	for i := 0; i < o.Peers; i++ {
+		ds, err := openStore(fmt.Sprintf("server-%d", i))
+		if err != nil {
+			return res, err
+		}
+		serverStores = append(serverStores, ds)
+	}
+	if err := loadChain(ctx, gen, o.Headers, serverStores); err != nil {
+		return res, err
+	}
+
+	var seeds []string
+	for i, ds := range serverStores {
+		client, err := startClient(ctx, nil, o.Logger)
+		if err != nil {
+			return res, err
+		}
+		closers = append(closers, client.Close)
+		svc, err := p2psync.New[*types.SignedHeader](p2psync.Config{
+			Kind: p2psync.Headers, Genesis: gen.Genesis, Sequencer: true, BlockTime: time.Second, Logger: o.Logger,
+		}, client, ds)
+		if err != nil {
+			return res, err
+		}
+		if err := svc.Start(ctx); err != nil {
+			return res, fmt.Errorf("start server %d: %w", i, err)
+		}
+		closers = append(closers, func() error { return svc.Stop(context.Background()) })
+		seeds = append(seeds, client.Addrs()[0].String())
+	}
+
+	ds, err := openStore("syncer")
+	if err != nil {
+		return res, err
+	}
+	client, err := startClient(ctx, seeds, o.Logger)
+	if err != nil {
+		return res, err
+	}
+	closers = append(closers, client.Close)
+	svc, err := p2psync.New[*types.SignedHeader](p2psync.Config{
+		Kind: p2psync.Headers, Genesis: gen.Genesis, BlockTime: time.Second, Logger: o.Logger,
+		RequestSize: o.RequestSize,
+	}, client, ds)
+	if err != nil {
+		return res, err
+	}
+
+	runtime.GC()
+	heap := startHeapSampler()
+	if o.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
+			return res, fmt.Errorf("cpu profile: %w", err)
+		}
+	}
+	start := time.Now()
+	if err := svc.Start(ctx); err != nil {
+		return res, fmt.Errorf("start syncing node: %w", err)
+	}
+	closers = append(closers, func() error { return svc.Stop(context.Background()) })
+	stopProgress := reportCatchup(o.Progress, svc, uint64(o.Headers), start)
+	_, err = svc.WaitHeight(ctx, uint64(o.Headers))
+	res.Elapsed = time.Since(start)
+	stopProgress()
+	if o.CPUProfile != nil {
+		pprof.StopCPUProfile()
+	}
+	res.PeakHeapMiB = heap.stop()
+	if err != nil {
+		return res, fmt.Errorf("wait for height %d: %w", o.Headers, err)
+	}
+	res.Rate = float64(o.Headers) / res.Elapsed.Seconds()
+	return res, nil
+}
+
+// loadChain signs n headers and imports them into every store, a batch at a
+// time, so the chain is never held in memory whole.
+func loadChain(ctx context.Context, gen *chaingen.Generator, n int, stores []datastore.Batching) error {
+	importers := make([]*p2psync.Importer[*types.SignedHeader], len(stores))
+	for i, ds := range stores {
+		im, err := p2psync.NewImporter[*types.SignedHeader](ctx, ds, p2psync.Headers)
+		if err != nil {
+			return err
+		}
+		importers[i] = im
+	}
+	const batch = 4096
+	for done := 0; done < n; {
+		hs, err := gen.Headers(min(batch, n-done))
+		if err != nil {
+			return err
+		}
+		for _, im := range importers {
+			if err := im.Append(ctx, hs...); err != nil {
+				return err
+			}
+		}
+		done += len(hs)
+	}
+	var errs []error
+	for _, im := range importers {
+		errs = append(errs, im.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// startClient starts a libp2p client on a free loopback TCP port.
+func startClient(ctx context.Context, seeds []string, logger *slog.Logger) (*p2p.Client, error) {
+	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	cfg := config.P2PConfig{ListenAddress: []string{"/ip4/127.0.0.1/tcp/0"}, Seeds: seeds}
+	client, err := p2p.NewClient(cfg, key, benchChainID, nil, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := client.Start(ctx); err != nil {
+		return nil, err
+	}
+	return client, nil
+}
+
+// reportCatchup writes the syncing node's height once a second.
+func reportCatchup(w io.Writer, svc *p2psync.Service[*types.SignedHeader], target uint64, start time.Time) (stop func()) {
+	if w == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				h := svc.Height()
+				fmt.Fprintf(w, "catchup: %d/%d headers after %s (%.0f headers/s)\n",
+					h, target, time.Since(start).Round(time.Second), float64(h)/time.Since(start).Seconds())
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
