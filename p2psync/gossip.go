@@ -41,6 +41,9 @@ func (s *Service[H]) screenGossip(ctx context.Context, h H) error {
 	if err := checkSequencer(s.cfg.Genesis, h); err != nil {
 		return &header.VerifyError{Reason: err}
 	}
+	if err := checkFresh(h); err != nil {
+		return &header.VerifyError{Reason: err}
+	}
 	if v := s.syncerVerify.Load(); v != nil {
 		err := (*v)(ctx, h)
 		var verr *header.VerifyError

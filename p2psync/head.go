@@ -55,7 +55,7 @@ func (s *Service[H]) networkHead(ctx context.Context, trusted H) (H, error) {
 	for _, p := range peers {
 		go func() {
 			hs, err := requestFrom[H](ctx, s.net.Host(), p, s.proto,
-				&p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: 0}, Amount: 1}, true)
+				&p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: 0}, Amount: 1}, s.checkHeader)
 			if err != nil {
 				answers <- answer{from: p, err: err}
 				return
@@ -71,11 +71,6 @@ func (s *Service[H]) networkHead(ctx context.Context, trusted H) (H, error) {
 	for range peers {
 		a := <-answers
 		err := a.err
-		if err == nil {
-			if err = checkSequencer(s.cfg.Genesis, a.head); err != nil {
-				err = &peerFault{peer: a.from, err: err}
-			}
-		}
 		if err == nil && !trusted.IsZero() {
 			err = header.Verify(trusted, a.head)
 		}
@@ -93,6 +88,10 @@ func (s *Service[H]) networkHead(ctx context.Context, trusted H) (H, error) {
 	}
 	return best, nil
 }
+
+// checkHeader is what every header from a peer must pass: valid, of the
+// chain, signed by the sequencer, not from the future.
+func (s *Service[H]) checkHeader(h H) error { return checkSequencer(s.cfg.Genesis, h) }
 
 // punish bans the peer behind err if err is a fault no honest peer commits.
 // The ban is go-header's own mechanism (the connection gater's runtime block

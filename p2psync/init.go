@@ -110,13 +110,10 @@ func (s *Service[H]) fetchFirst(ctx context.Context) (H, error) {
 	var errs []error
 	for _, p := range peers {
 		reqCtx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
-		hs, err := requestFrom[H](reqCtx, s.net.Host(), p, s.proto, req, true)
+		hs, err := requestFrom[H](reqCtx, s.net.Host(), p, s.proto, req, func(h H) error {
+			return checkFirst(s.cfg.Genesis, s.cfg.TrustedHash, h)
+		})
 		cancel()
-		if err == nil {
-			if err = checkFirst(s.cfg.Genesis, s.cfg.TrustedHash, hs[0]); err != nil {
-				err = &peerFault{peer: p, err: err}
-			}
-		}
 		if err != nil {
 			s.punish(p, err)
 			errs = append(errs, err)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/celestiaorg/go-header"
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
@@ -17,17 +19,20 @@ import (
 )
 
 // go-header's Exchange asks "trusted peers" in turn and returns the first
-// answer without saying who gave it, so a bad answer cannot be pinned on
-// a peer. For the head and first-header requests, where one bad answer
-// could mislead the node, the service asks each peer itself over the same
-// exchange protocol and bans a peer whose header the sequencer did not sign.
+// answer without saying who gave it, and its range sessions cannot tell
+// which peer sent a header of the wrong height. Where one bad answer could
+// mislead or stall the node — the first header, the network head, the
+// ranges of a catch-up — the service asks each peer itself over the same
+// exchange protocol, so that a peer whose answer is wrong on its face is
+// banned, and a peer that is merely slow is tried last.
 
 var errNoServingPeers = errors.New("no connected peer serves this exchange yet")
 
 // requestFrom sends one exchange request to p and returns the headers of its
-// answer (at most req.Amount), each validated unless the caller checks them
-// another way (validate false).
-func requestFrom[H Header[H]](ctx context.Context, h host.Host, p peer.ID, proto protocol.ID, req *p2p_pb.HeaderRequest, validate bool) ([]H, error) {
+// answer: at most req.Amount, each passing check (nil: decode only). An
+// answer no honest peer gives — undecodable, failing check, or longer than
+// asked — is a *peerFault.
+func requestFrom[H Header[H]](ctx context.Context, h host.Host, p peer.ID, proto protocol.ID, req *p2p_pb.HeaderRequest, check func(H) error) ([]H, error) {
 	stream, err := h.NewStream(ctx, p, proto)
 	if err != nil {
 		return nil, fmt.Errorf("open %s stream to %s: %w", proto, p, err)
@@ -64,27 +69,35 @@ func requestFrom[H Header[H]](ctx context.Context, h host.Host, p peer.ID, proto
 			return nil, fmt.Errorf("peer %s: %w", p, header.ErrNotFound)
 		default:
 			_ = stream.Reset()
-			return nil, fmt.Errorf("peer %s answered with status %s", p, resp.StatusCode)
+			return nil, &peerFault{peer: p, err: fmt.Errorf("response status %s", resp.StatusCode)}
 		}
 		hdr := header.New[H]()
 		if err := hdr.UnmarshalBinary(resp.Body); err != nil {
 			_ = stream.Reset()
 			return nil, &peerFault{peer: p, err: err}
 		}
-		if validate {
-			if err := hdr.Validate(); err != nil {
+		if check != nil {
+			if err := check(hdr); err != nil {
 				_ = stream.Reset()
 				return nil, &peerFault{peer: p, err: err}
 			}
 		}
 		out = append(out, hdr)
 	}
+	if uint64(len(out)) == req.Amount {
+		// The server closes the stream after its answer: anything more is
+		// a peer trying to make us read more than we asked for.
+		var extra p2p_pb.HeaderResponse
+		if _, err := serde.Read(stream, &extra); err == nil {
+			_ = stream.Reset()
+			return nil, &peerFault{peer: p, err: fmt.Errorf("more than the %d headers asked for", req.Amount)}
+		}
+	}
 	_ = stream.Close() // the answer is complete; a failed close loses nothing
 	return out, nil
 }
 
-// peerFault is an answer no honest peer gives: undecodable or invalid
-// headers, or headers the sequencer did not sign.
+// peerFault is an answer no honest peer gives.
 type peerFault struct {
 	peer peer.ID
 	err  error
@@ -118,4 +131,58 @@ func servingPeers(h host.Host, proto protocol.ID, seeds []peer.ID, limit int) []
 		}
 	}
 	return out
+}
+
+// strikes counts a peer's recent failures to answer (timeouts, resets), so
+// that a slow or stalling peer is asked last. A success clears them; they
+// also fade after strikeMemory.
+type strikes struct {
+	mu sync.Mutex
+	m  map[peer.ID]strike
+}
+
+type strike struct {
+	n    int
+	last time.Time
+}
+
+const strikeMemory = time.Minute
+
+func (s *strikes) fail(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = make(map[peer.ID]strike)
+	}
+	st := s.m[p]
+	s.m[p] = strike{n: st.n + 1, last: time.Now()}
+}
+
+func (s *strikes) ok(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, p)
+}
+
+func (s *strikes) count(p peer.ID) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, found := s.m[p]
+	if !found {
+		return 0
+	}
+	if time.Since(st.last) > strikeMemory {
+		delete(s.m, p)
+		return 0
+	}
+	return st.n
+}
+
+// order sorts peers by strikes, keeping the given order among equals.
+func (s *strikes) order(peers []peer.ID) {
+	counts := make(map[peer.ID]int, len(peers))
+	for _, p := range peers {
+		counts[p] = s.count(p)
+	}
+	slices.SortStableFunc(peers, func(a, b peer.ID) int { return counts[a] - counts[b] })
 }

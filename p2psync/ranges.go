@@ -3,38 +3,48 @@ package p2psync
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/celestiaorg/go-header"
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"golang.org/x/sync/errgroup"
 )
 
 // go-header's syncer asks for up to 512 headers at a time, one range after
-// the other, and a session of its Exchange sends a peer one request at a
-// time, validating each answer on the goroutine that received it. With one
-// peer, the signature checks — the cost of a catch-up — then run on one
-// core, and the cores idle between ranges.
+// the other. Its Exchange splits a range across peers but keeps one request
+// per peer in flight and validates each answer on the goroutine that read
+// it, so with one peer the signature checks — the cost of a catch-up — run
+// on one core; and it cannot tell which peer sent a header of the wrong
+// height, so such a peer is never banned and keeps spoiling ranges.
 //
-// The getter therefore fetches chunks of RequestSize concurrently, each
-// through a go-header session of its own, and keeps fetching rangesAhead
-// ranges ahead of the syncer. A session verifies its chunk against the
-// header just before it (its anchor), which is not yet known for every
-// chunk but the syncer's first: those anchors are fetched first, one small
-// request each, and accepted only once they turn out to be the very header
-// the verified chunk before them ended with. By induction from the trusted
-// header the syncer gives, everything returned is one verified chain; the
-// store verifies it once more as it appends.
+// The syncer's getter therefore fetches each range as chunks of RequestSize,
+// concurrently, each from one peer it can hold to account (fetchChunk), and
+// keeps rangesAhead ranges in flight beyond the one the syncer asked for. A
+// chunk is checked against the header just before it, its anchor. For every
+// chunk but the syncer's first, the anchor is fetched first (one small
+// request) and trusted only once it turns out to be the very header the
+// verified chunk before it ended with; a chunk whose anchor does not line up
+// is fetched again from the verified one. By induction from the trusted
+// header the syncer gives, everything returned is one verified chain, which
+// the store verifies once more as it appends. If all else fails the getter
+// falls back to go-header's own fetch.
 
 // rangesAhead is how many ranges the getter fetches ahead of the syncer.
 const rangesAhead = 2
+
+// errAnchorMismatch: a chunk does not extend an anchor not yet verified.
+// Either the anchor or the chunk is wrong; the chunk is fetched again from a
+// verified anchor, which settles it.
+var errAnchorMismatch = errors.New("chunk does not extend its anchor")
 
 // ahead is a range fetched ahead of the syncer's request.
 type ahead[H Header[H]] struct {
 	start, to uint64 // the range [start, to)
 	cancel    context.CancelFunc
 	done      chan struct{}
-	anchor    H // the header at start-1 the range was verified against
+	anchor    H // the header at start-1 the range was fetched against
 	hs        []H
 	err       error
 }
@@ -46,7 +56,7 @@ func (g *netGetter[H]) GetRangeByHeight(ctx context.Context, from H, to uint64) 
 		return nil, err
 	}
 	if hs == nil {
-		if hs, err = g.fetchRange(ctx, from, to); err != nil {
+		if hs, err = g.fetchRange(ctx, from, to, true); err != nil {
 			return nil, err
 		}
 	}
@@ -116,12 +126,14 @@ func (g *netGetter[H]) fetchAhead(last H) {
 func (g *netGetter[H]) runAhead(ctx context.Context, a *ahead[H]) {
 	defer g.wg.Done()
 	defer close(a.done)
-	if a.anchor.IsZero() {
+	verified := !a.anchor.IsZero()
+	if !verified {
 		if a.anchor, a.err = g.fetchAnchor(ctx, a.start-1, 0); a.err != nil {
 			return
 		}
 	}
-	a.hs, a.err = g.fetchRange(ctx, a.anchor, a.to)
+	// No fallback here: a range that fails is fetched again when asked for.
+	a.hs, a.err = g.fetchRange(ctx, a.anchor, a.to, verified)
 }
 
 // close cancels the fetches ahead and waits for them; none starts after.
@@ -136,25 +148,25 @@ func (g *netGetter[H]) close() {
 	g.wg.Wait()
 }
 
-// fetchRange fetches (from.Height(), to), in parallel chunks when it is
-// longer than one request, falling back to go-header's sequential fetch.
-func (g *netGetter[H]) fetchRange(ctx context.Context, from H, to uint64) ([]H, error) {
-	size := g.s.cfg.RequestSize
-	first := from.Height() + 1
-	if to <= first || to-first <= size {
-		return g.Getter.GetRangeByHeight(ctx, from, to)
-	}
-	hs, err := g.parallelRange(ctx, from, to, size)
-	if err != nil && ctx.Err() == nil {
-		g.s.log.Debug("parallel range fetch failed; fetching sequentially", "from", first, "to", to-1, "err", err)
+// fetchRange fetches (from.Height(), to) as concurrent chunks. from is
+// verified when the syncer gave it; then a failure falls back to
+// go-header's sequential fetch.
+func (g *netGetter[H]) fetchRange(ctx context.Context, from H, to uint64, verified bool) ([]H, error) {
+	hs, err := g.parallelRange(ctx, from, to, verified)
+	if err != nil && verified && ctx.Err() == nil {
+		g.s.log.Debug("range fetch failed; falling back to go-header's", "from", from.Height()+1, "to", to-1, "err", err)
 		return g.Getter.GetRangeByHeight(ctx, from, to)
 	}
 	return hs, err
 }
 
-// parallelRange fetches (from.Height(), to) as concurrent chunks of size.
-func (g *netGetter[H]) parallelRange(ctx context.Context, from H, to, size uint64) ([]H, error) {
+// parallelRange fetches (from.Height(), to) as concurrent chunks.
+func (g *netGetter[H]) parallelRange(ctx context.Context, from H, to uint64, verified bool) ([]H, error) {
+	size := g.s.cfg.RequestSize
 	first := from.Height() + 1
+	if to <= first {
+		return nil, fmt.Errorf("empty range (%d, %d)", from.Height(), to)
+	}
 	n := int((to - first + size - 1) / size)
 
 	// anchors[i] is the header just before chunk i: from, then fetched.
@@ -171,17 +183,18 @@ func (g *netGetter[H]) parallelRange(ctx context.Context, from H, to, size uint6
 		return nil, err
 	}
 
+	// Chunks whose anchor does not line up are fetched again below.
 	chunks := make([][]H, n)
 	grp, gctx = errgroup.WithContext(ctx)
 	for i := 0; i < n; i++ {
 		end := min(first+uint64(i+1)*size, to)
 		grp.Go(func() error {
-			hs, err := g.Getter.GetRangeByHeight(gctx, anchors[i], end)
-			if err != nil {
-				return fmt.Errorf("chunk after %d: %w", anchors[i].Height(), err)
+			hs, err := g.fetchChunk(gctx, anchors[i], end, i == 0 && verified, i)
+			if errors.Is(err, errAnchorMismatch) {
+				return nil
 			}
 			chunks[i] = hs
-			return nil
+			return err
 		})
 	}
 	if err := grp.Wait(); err != nil {
@@ -189,39 +202,151 @@ func (g *netGetter[H]) parallelRange(ctx context.Context, from H, to, size uint6
 	}
 
 	out := make([]H, 0, to-first)
-	for i, hs := range chunks {
-		if i > 0 {
-			prev := chunks[i-1][len(chunks[i-1])-1]
-			if !bytes.Equal(prev.Hash(), anchors[i].Hash()) {
-				return nil, &header.VerifyError{Reason: fmt.Errorf("anchor header %d %s is not the verified %s",
-					anchors[i].Height(), anchors[i].Hash(), prev.Hash())}
+	prev := from
+	for i := range chunks {
+		if i > 0 && (chunks[i] == nil || !bytes.Equal(anchors[i].Hash(), prev.Hash())) {
+			// The anchor was not the verified header: fetch the chunk
+			// again from the one that is.
+			hs, err := g.fetchChunk(ctx, prev, min(first+uint64(i+1)*size, to), verified, i)
+			if err != nil {
+				return nil, err
 			}
+			chunks[i] = hs
 		}
-		out = append(out, hs...)
-	}
-	if uint64(len(out)) != to-first {
-		return nil, fmt.Errorf("range (%d, %d): got %d headers", from.Height(), to, len(out))
+		if chunks[i] == nil {
+			return nil, fmt.Errorf("range (%d, %d): %w", from.Height(), to, errAnchorMismatch)
+		}
+		out = append(out, chunks[i]...)
+		prev = chunks[i][len(chunks[i])-1]
 	}
 	return out, nil
 }
 
-// fetchAnchor asks one serving peer (the i-th, round robin) for the header
-// at height. It is not trusted until checked against a verified chain.
-func (g *netGetter[H]) fetchAnchor(ctx context.Context, height uint64, i int) (H, error) {
-	var zero H
+// maxChunkTries bounds how many answers a chunk may take.
+const maxChunkTries = 8
+
+// fetchChunk fetches the headers after anchor up to end, asking serving
+// peers in turn (least recently failing first, starting at the i-th). Each
+// answer must be headers of exactly the next heights, valid, signed by the
+// sequencer and each extending the one before; a peer whose answer is not is
+// banned. When anchor is not verified and an answer does not extend what
+// came before it from another peer, either may be at fault:
+// errAnchorMismatch, and no ban.
+func (g *netGetter[H]) fetchChunk(ctx context.Context, anchor H, end uint64, verified bool, i int) ([]H, error) {
+	start := anchor.Height() + 1
+	out := make([]H, 0, end-start)
+	// A break between prev and an answer is the answering peer's fault if
+	// prev is verified or came from that same peer.
+	prev, prevFrom := anchor, peer.ID("")
+	var errs []error
+	for try := 0; uint64(len(out)) < end-start; try++ {
+		if try == maxChunkTries {
+			return nil, fmt.Errorf("headers %d to %d: %d tries failed: %w", start, end-1, try, errors.Join(errs...))
+		}
+		p, err := g.pickPeer(i + try)
+		if err != nil {
+			return nil, err
+		}
+		next := prev.Height() + 1
+		reqCtx, cancel := context.WithTimeout(ctx, g.s.cfg.RequestTimeout)
+		hs, err := requestFrom[H](reqCtx, g.s.net.Host(), p, g.s.proto,
+			&p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: next}, Amount: end - next}, g.s.checkHeader)
+		cancel()
+		if err == nil {
+			err = extends(prev, hs, p, verified || prevFrom == p)
+		}
+		switch {
+		case err == nil:
+			g.s.strikes.ok(p)
+			out = append(out, hs...)
+			prev, prevFrom = hs[len(hs)-1], p
+			continue
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case errors.Is(err, errAnchorMismatch):
+			return nil, err
+		}
+		var fault *peerFault
+		if errors.As(err, &fault) {
+			g.s.punish(p, err)
+		} else if !errors.Is(err, header.ErrNotFound) {
+			g.s.strikes.fail(p)
+		}
+		errs = append(errs, err)
+	}
+	return out, nil
+}
+
+// extends checks that hs are the headers right after prev, in order, each
+// extending the one before. A break within hs is the sender's fault; a
+// break between prev and hs[0] is too when prevTrusted (the sender answered
+// for that height with something else), and otherwise may be prev's:
+// errAnchorMismatch.
+func extends[H Header[H]](prev H, hs []H, from peer.ID, prevTrusted bool) error {
+	for j, h := range hs {
+		if want := prev.Height() + 1; h.Height() != want {
+			return &peerFault{peer: from, err: fmt.Errorf("answered header %d where %d was asked for", h.Height(), want)}
+		}
+		if err := prev.Verify(h); err != nil {
+			if errors.Is(err, header.ErrFromFuture) {
+				return err // the sequencer's clock or ours is off: not the peer's doing
+			}
+			if j == 0 && !prevTrusted {
+				return fmt.Errorf("%w: %w", errAnchorMismatch, err)
+			}
+			return &peerFault{peer: from, err: err}
+		}
+		prev = h
+	}
+	return nil
+}
+
+// pickPeer returns a serving peer: the i-th in order of fewest strikes.
+func (g *netGetter[H]) pickPeer(i int) (peer.ID, error) {
 	peers := servingPeers(g.s.net.Host(), g.s.proto, g.s.net.SeedIDs(), headPeers)
 	if len(peers) == 0 {
-		return zero, errNoServingPeers
+		return "", errNoServingPeers
 	}
-	reqCtx, cancel := context.WithTimeout(ctx, g.s.cfg.RequestTimeout)
-	defer cancel()
-	hs, err := requestFrom[H](reqCtx, g.s.net.Host(), peers[i%len(peers)], g.s.proto,
-		&p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: height}, Amount: 1}, false)
-	if err != nil {
-		return zero, fmt.Errorf("anchor header %d: %w", height, err)
+	g.s.strikes.order(peers)
+	// Rotate among the peers with the fewest strikes only.
+	best := 1
+	for best < len(peers) && g.s.strikes.count(peers[best]) == g.s.strikes.count(peers[0]) {
+		best++
 	}
-	if hs[0].Height() != height {
-		return zero, fmt.Errorf("anchor header: asked for %d, got %d", height, hs[0].Height())
+	return peers[i%best], nil
+}
+
+// fetchAnchor asks a serving peer for the header at height. It is not
+// trusted until checked against a verified chain.
+func (g *netGetter[H]) fetchAnchor(ctx context.Context, height uint64, i int) (H, error) {
+	var zero H
+	var errs []error
+	for try := 0; try < maxChunkTries; try++ {
+		p, err := g.pickPeer(i + try)
+		if err != nil {
+			return zero, err
+		}
+		reqCtx, cancel := context.WithTimeout(ctx, g.s.cfg.RequestTimeout)
+		hs, err := requestFrom[H](reqCtx, g.s.net.Host(), p, g.s.proto,
+			&p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: height}, Amount: 1}, g.s.checkHeader)
+		cancel()
+		if err == nil && hs[0].Height() != height {
+			err = &peerFault{peer: p, err: fmt.Errorf("answered header %d where %d was asked for", hs[0].Height(), height)}
+		}
+		if err == nil {
+			g.s.strikes.ok(p)
+			return hs[0], nil
+		}
+		if ctx.Err() != nil {
+			return zero, ctx.Err()
+		}
+		var fault *peerFault
+		if errors.As(err, &fault) {
+			g.s.punish(p, err)
+		} else if !errors.Is(err, header.ErrNotFound) {
+			g.s.strikes.fail(p)
+		}
+		errs = append(errs, err)
 	}
-	return hs[0], nil
+	return zero, fmt.Errorf("anchor header %d: %w", height, errors.Join(errs...))
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/celestiaorg/go-header"
 
@@ -80,7 +81,8 @@ func (p InitPlan) Waiting() string {
 }
 
 // checkSequencer reports whether h is valid, of the genesis chain and signed
-// by the genesis sequencer key: true of every header this chain can have.
+// by the genesis sequencer key: true of every header this chain can have,
+// whoever relays it.
 func checkSequencer[H Header[H]](g *types.Genesis, h H) error {
 	if h.IsZero() {
 		return header.ErrZeroHeader
@@ -93,6 +95,17 @@ func checkSequencer[H Header[H]](g *types.Genesis, h H) error {
 	}
 	if err := h.Validate(); err != nil {
 		return fmt.Errorf("header %d %s: %w", h.Height(), h.Hash(), err)
+	}
+	return nil
+}
+
+// checkFresh reports whether h's time is at most types.MaxClockDrift ahead
+// of the local clock. A header further ahead is not accepted, but whoever
+// relays it is not blamed: the sequencer's clock, or ours, may be off.
+func checkFresh[H Header[H]](h H) error {
+	if now := time.Now(); h.Time().After(now.Add(types.MaxClockDrift)) {
+		return fmt.Errorf("header %d %s: %w: %s, now %s", h.Height(), h.Hash(), header.ErrFromFuture,
+			h.Time().UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

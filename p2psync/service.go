@@ -57,6 +57,7 @@ type Service[H Header[H]] struct {
 	// validator accepts them without asking the syncer.
 	publishing sync.Map
 	gossip     gossipCounts
+	strikes    strikes // peers' recent failures to answer
 
 	plan          InitPlan
 	initMu        sync.Mutex // serialises initialisation and Publish

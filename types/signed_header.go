@@ -15,6 +15,10 @@ import (
 	"github.com/headersync/headersync/types/pb"
 )
 
+// MaxClockDrift is how far in the future a header's time may be, as in
+// go-header's own checks: more means a faulty sequencer clock or a forgery.
+const MaxClockDrift = 10 * time.Second
+
 // MaxSignedHeaderSize bounds the encoding UnmarshalBinary accepts. A valid
 // signed header is under 600 bytes; the margin leaves room for new fields.
 const MaxSignedHeaderSize = 4 << 10
@@ -165,7 +169,8 @@ func (sh *SignedHeader) validate() error {
 }
 
 // Verify checks untrusted against sh, a header already trusted: untrusted must
-// be valid, on the same chain, higher, not older, by the same proposer, and,
+// be valid, on the same chain, higher, not older than sh nor more than
+// MaxClockDrift ahead of the local clock, by the same proposer, and,
 // when it directly follows sh, link to it by LastHeaderHash and
 // LastCommitHash. Failures are *header.VerifyError, as go-header expects.
 func (sh *SignedHeader) Verify(untrusted *SignedHeader) error {
@@ -187,6 +192,10 @@ func (sh *SignedHeader) verify(untrusted *SignedHeader) error {
 	}
 	if untrusted.hdr.Height <= sh.hdr.Height {
 		return fmt.Errorf("%w: height %d, trusted %d", header.ErrKnownHeader, untrusted.hdr.Height, sh.hdr.Height)
+	}
+	if untrusted.hdr.Time.After(time.Now().Add(MaxClockDrift)) {
+		return fmt.Errorf("%w: header %d at %s, now %s", header.ErrFromFuture,
+			untrusted.hdr.Height, untrusted.hdr.Time.Format(time.RFC3339Nano), time.Now().UTC().Format(time.RFC3339Nano))
 	}
 	if untrusted.hdr.Time.Before(sh.hdr.Time) {
 		return fmt.Errorf("%w: header %d at %s is older than trusted %d at %s", header.ErrUnorderedTime,

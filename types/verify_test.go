@@ -34,6 +34,7 @@ func TestVerify(t *testing.T) {
 		{"same height", hs[1], header.ErrKnownHeader},
 		{"lower height", hs[0], header.ErrKnownHeader},
 		{"older time", resign(t, next, g.Signer, func(h *types.Header) { h.Time = trusted.Time().Add(-time.Second) }), header.ErrUnorderedTime},
+		{"from the future", resign(t, next, g.Signer, func(h *types.Header) { h.Time = time.Now().Add(time.Minute) }), header.ErrFromFuture},
 		{"invalid signature", resign(t, next, nil, func(h *types.Header) { h.AppHash = make([]byte, 32) }), types.ErrInvalidSignature},
 		{"nil", nil, header.ErrZeroHeader},
 	}
