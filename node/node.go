@@ -101,7 +101,8 @@ func New(o Options) (*Node, error) {
 	if o.DataDir == "" && o.Datastore == nil {
 		return nil, errors.New("new node: no data dir or datastore")
 	}
-	client, err := p2p.NewClient(cfg.P2P, o.Identity, cfg.ChainID, nil, o.Logger.With("component", "p2p"))
+	client, err := p2p.NewClient(cfg.P2P, o.Identity, cfg.ChainID, nil, o.Logger.With("component", "p2p"),
+		p2p.WithTopicScores(p2psync.TopicScores(cfg.ChainID)))
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +150,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	case config.RoleSequencer:
 		n.producer = &producer{
 			signer: n.opts.Signer, genesis: n.genesis, blockTime: time.Duration(n.cfg.BlockTime),
-			headers: n.headers, blocks: n.blocks, pool: new(mempool), log: n.log.With("component", "producer"),
+			headers: n.headers, blocks: n.blocks, pool: new(mempool), journal: n.ds, log: n.log.With("component", "producer"),
 		}
 		if err := n.producer.reconcile(ctx); err != nil {
 			return fmt.Errorf("recover sequencer state: %w", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/celestiaorg/go-header"
+	"github.com/ipfs/go-datastore"
 
 	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/types"
@@ -21,8 +22,13 @@ import (
 // Blocks go first because a block carries its signed header: if the node
 // dies between the two, the header is recovered from the block on restart
 // (reconcile). The other order could lose a block's transactions for good.
-// Both publishes return only once durable, so no height is ever signed
-// twice.
+// A signed block is written to a journal, synced, before either store sees
+// it: go-header's store makes an appended header visible (to the API and to
+// peers asking the exchange) before it is on disk, so a crash could lose a
+// block peers have seen. On restart the journal's block is published again,
+// signature and all, rather than signing a different block at its height.
+// Each publish returns only once durable, so at most that one block can be
+// missing from the stores.
 type producer struct {
 	signer    *types.Signer
 	genesis   *types.Genesis
@@ -30,15 +36,23 @@ type producer struct {
 	headers   *p2psync.Service[*types.SignedHeader]
 	blocks    *p2psync.Service[*types.Block]
 	pool      *mempool
+	journal   datastore.Datastore // holds the last block signed, under journalKey
 	log       *slog.Logger
 
 	produced atomic.Uint64
 	lastLog  time.Time // of the last failure logged; run's goroutine only
 }
 
-// reconcile republishes headers the header store misses but the block store
-// has; normally none, at most one after a crash.
+// journalKey holds the last block the sequencer signed.
+var journalKey = datastore.NewKey("/sequencer/last-block")
+
+// reconcile brings the stores up to the last block signed: the journal's
+// block into the block store, then headers the header store misses from
+// their blocks. Normally there is nothing to do; after a crash, one block.
 func (p *producer) reconcile(ctx context.Context) error {
+	if err := p.recoverJournal(ctx); err != nil {
+		return err
+	}
 	bh, hh := p.blocks.Height(), p.headers.Height()
 	if hh > bh {
 		return fmt.Errorf("header store at height %d is ahead of block store at %d: blocks are missing; refusing to extend the chain", hh, bh)
@@ -57,6 +71,33 @@ func (p *producer) reconcile(ctx context.Context) error {
 		}
 		p.log.Info("recovered header from its block", "height", h)
 	}
+	return nil
+}
+
+// recoverJournal publishes the journal's block if the block store lacks it.
+func (p *producer) recoverJournal(ctx context.Context) error {
+	raw, err := p.journal.Get(ctx, journalKey)
+	if errors.Is(err, datastore.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read block journal: %w", err)
+	}
+	var b types.Block
+	if err := b.UnmarshalBinary(raw); err != nil {
+		return fmt.Errorf("block journal: %w", err)
+	}
+	bh := p.blocks.Height()
+	switch want := max(bh+1, p.genesis.InitialHeight); {
+	case b.Height() < want:
+		return nil // already stored
+	case b.Height() > want:
+		return fmt.Errorf("block journal holds block %d but the block store is at %d: blocks are missing; refusing to extend the chain", b.Height(), bh)
+	}
+	if err := p.blocks.Publish(ctx, &b); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
+		return fmt.Errorf("recover block %d from the journal: %w", b.Height(), err)
+	}
+	p.log.Info("recovered block from the journal", "height", b.Height(), "hash", b.Hash().String())
 	return nil
 }
 
@@ -88,10 +129,19 @@ func (p *producer) produce(ctx context.Context) error {
 		p.pool.putBack(txs)
 		return fmt.Errorf("sign header %d: %w", h.Height, err)
 	}
-	if err := p.blocks.Publish(ctx, types.NewBlock(sh, data)); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
-		if p.blocks.Height() < sh.Height() {
-			p.pool.putBack(txs)
-		}
+	block := types.NewBlock(sh, data)
+	enc, err := block.MarshalBinary()
+	if err != nil {
+		p.pool.putBack(txs)
+		return fmt.Errorf("encode block %d: %w", sh.Height(), err)
+	}
+	if err := p.journal.Put(ctx, journalKey, enc); err != nil {
+		p.pool.putBack(txs)
+		return fmt.Errorf("journal block %d: %w", sh.Height(), err)
+	}
+	// From here the block is committed to: if publishing fails, the next
+	// reconcile publishes it from the journal, transactions included.
+	if err := p.blocks.Publish(ctx, block); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
 		return fmt.Errorf("publish block %d: %w", sh.Height(), err)
 	}
 	// If this fails, the next reconcile publishes the header from its block.

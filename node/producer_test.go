@@ -78,6 +78,43 @@ func TestRestartRecoversHeaderFromBlock(t *testing.T) {
 	require.NoError(t, got.Verify(h5), "production continues from the recovered header")
 }
 
+// A crash after a block is signed and journaled but before the block store
+// has it on disk (go-header's store shows an appended block before writing
+// it, so peers may have seen it): the restarted sequencer publishes that
+// very block, and never signs another at its height.
+func TestRestartRepublishesJournaledBlock(t *testing.T) {
+	ctx := context.Background()
+	signer, g := newChain(t)
+	ds := store.Memory()
+	n, err := idleSequencer(t, signer, g, ds)
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, n.producer.produce(ctx))
+	}
+	head, err := n.blocks.Head(ctx)
+	require.NoError(t, err)
+	data := types.Data{Txs: [][]byte{[]byte("seen by peers, lost by the store")}}
+	sh, err := signer.SignNext(head.SignedHeader(), time.Now(), &data)
+	require.NoError(t, err)
+	enc, err := types.NewBlock(sh, data).MarshalBinary()
+	require.NoError(t, err)
+	require.NoError(t, ds.Put(ctx, journalKey, enc)) // journaled; the crash comes before the stores
+	require.NoError(t, n.Stop(ctx))
+
+	n2, err := idleSequencer(t, signer, g, ds)
+	require.NoError(t, err)
+	for _, height := range []uint64{n2.blocks.Height(), n2.headers.Height()} {
+		require.Equal(t, uint64(4), height)
+	}
+	b, err := n2.blocks.GetByHeight(ctx, 4)
+	require.NoError(t, err)
+	require.Equal(t, sh.Hash(), b.Hash(), "block 4 was signed anew")
+	require.Equal(t, data.Txs, b.Data().Txs)
+	h, err := n2.headers.GetByHeight(ctx, 4)
+	require.NoError(t, err)
+	require.Equal(t, sh.Hash(), h.Hash())
+}
+
 // A header store ahead of the block store means blocks were lost: the
 // sequencer refuses to start rather than build on a chain it cannot serve.
 func TestStartRefusesHeadersAheadOfBlocks(t *testing.T) {

@@ -36,6 +36,9 @@ type Client struct {
 	gated   []peer.AddrInfo // seeds the gating rules refuse, reported at Start
 	gater   *gater
 
+	topicScores map[string]*pubsub.TopicScoreParams // gossipsub scoring, if set
+	scores      scores                              // the latest gossipsub scores
+
 	// advertiseSoon and findSoon make the discovery loops run now rather than
 	// at their next tick; raised when a seed connection opens.
 	advertiseSoon signal
@@ -65,7 +68,7 @@ const (
 // config.ErrInvalid). key is the node's identity (see LoadOrCreateIdentity).
 // ds, if not nil, holds the DHT's records under /p2p/dht and must stay open
 // until Close returns; with nil they are kept in memory. logger may be nil.
-func NewClient(cfg config.P2PConfig, key crypto.PrivKey, chainID string, ds datastore.Batching, logger *slog.Logger) (*Client, error) {
+func NewClient(cfg config.P2PConfig, key crypto.PrivKey, chainID string, ds datastore.Batching, logger *slog.Logger, opts ...Option) (*Client, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -105,6 +108,10 @@ func NewClient(cfg config.P2PConfig, key crypto.PrivKey, chainID string, ds data
 	if err != nil {
 		return nil, fmt.Errorf("new p2p client: create connection gater: %w", err)
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	rules := newPeerRules(blocked, allowed)
 	dial, gated := splitSeeds(seeds, id, rules)
 	return &Client{
@@ -119,6 +126,7 @@ func NewClient(cfg config.P2PConfig, key crypto.PrivKey, chainID string, ds data
 		gater:         &gater{rules: rules, bans: bans},
 		advertiseSoon: newSignal(),
 		findSoon:      newSignal(),
+		topicScores:   o.topicScores,
 	}, nil
 }
 
@@ -152,7 +160,7 @@ func (c *Client) Start(ctx context.Context) error {
 		return errors.Join(err, h.Close())
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	ps, err := newPubSub(runCtx, h)
+	ps, err := newPubSub(runCtx, h, c.topicScores, &c.scores)
 	if err != nil {
 		cancel()
 		return errors.Join(err, kad.Close(), h.Close())

@@ -4,15 +4,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/host"
+
+	"github.com/headersync/headersync/types"
 )
 
-// maxMessageSize bounds a gossip message: a 4 MiB block plus room for its
-// header, signature and protobuf framing.
-const maxMessageSize = 4<<20 + 64<<10
+// maxMessageSize bounds a gossip message: the largest block plus room for
+// gossipsub's own framing. It is just above gossipsub's 1 MiB default.
+const maxMessageSize = types.MaxBlockSize + 64<<10
 
 // MsgID identifies a gossip message by the SHA-256 of its payload, so the
 // same header published by two peers (or twice) is delivered once. Every
@@ -29,12 +32,18 @@ var _ pubsub.MsgIdFunction = MsgID
 // newPubSub starts the gossipsub router that all sync services of the node
 // share. It runs until ctx is done. Messages must be signed (the default
 // policy); peer exchange helps a node pruned from a mesh find other peers.
-func newPubSub(ctx context.Context, h host.Host) (*pubsub.PubSub, error) {
-	ps, err := pubsub.NewGossipSub(ctx, h,
+func newPubSub(ctx context.Context, h host.Host, topicScores map[string]*pubsub.TopicScoreParams, sc *scores) (*pubsub.PubSub, error) {
+	opts := []pubsub.Option{
 		pubsub.WithMessageIdFn(MsgID),
 		pubsub.WithMaxMessageSize(maxMessageSize),
 		pubsub.WithPeerExchange(true),
-	)
+	}
+	if len(topicScores) > 0 {
+		opts = append(opts,
+			pubsub.WithPeerScore(peerScoreParams(topicScores), peerScoreThresholds()),
+			pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(sc.update), time.Second))
+	}
+	ps, err := pubsub.NewGossipSub(ctx, h, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("start gossipsub: %w", err)
 	}

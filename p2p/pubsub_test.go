@@ -38,7 +38,7 @@ func TestGossipCarriesLargeMessages(t *testing.T) {
 	require.Eventually(t, func() bool { return slices.Contains(ta.ListPeers(), b.ID()) }, eventually, tick)
 
 	// Above gossipsub's 1 MiB default, within our limit.
-	payload := bytes.Repeat([]byte{0xab}, 4<<20)
+	payload := bytes.Repeat([]byte{0xab}, 1<<20+16<<10)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	require.NoError(t, ta.Publish(ctx, payload))

@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/celestiaorg/go-header"
-	"github.com/celestiaorg/go-header/p2p"
+	hp2p "github.com/celestiaorg/go-header/p2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 
 	"github.com/headersync/headersync/types"
 )
@@ -40,7 +41,7 @@ func (k Kind) StorePrefix() string {
 
 // TopicID returns the gossipsub topic of kind k on chain chainID, e.g.
 // "/gm/header-sub/v0.0.1".
-func (k Kind) TopicID(chainID string) string { return p2p.PubsubTopicID(k.NetworkID(chainID)) }
+func (k Kind) TopicID(chainID string) string { return hp2p.PubsubTopicID(k.NetworkID(chainID)) }
 
 // ProtocolID returns the exchange protocol of kind k on chain chainID, e.g.
 // "/gm/header-ex/v0.0.3". go-header builds it the same way but does not export
@@ -79,6 +80,9 @@ type Config struct {
 	InitRetryMin, InitRetryMax time.Duration
 	// RequestTimeout bounds one request to one peer.
 	RequestTimeout time.Duration
+	// Limits bound what the exchange server serves; zero fields take
+	// DefaultLimits.
+	Limits Limits
 }
 
 // Defaults fills in zero tuning fields.
@@ -100,6 +104,19 @@ func (c *Config) Defaults() {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 8 * time.Second
+	}
+	def := DefaultLimits()
+	if c.Limits.Concurrent == 0 {
+		c.Limits.Concurrent = def.Concurrent
+	}
+	if c.Limits.PerPeerConcurrent == 0 {
+		c.Limits.PerPeerConcurrent = def.PerPeerConcurrent
+	}
+	if c.Limits.PerPeerRate == 0 {
+		c.Limits.PerPeerRate = def.PerPeerRate
+	}
+	if c.Limits.PerPeerBurst == 0 {
+		c.Limits.PerPeerBurst = def.PerPeerBurst
 	}
 }
 
@@ -129,8 +146,21 @@ func (c *Config) Validate() error {
 	if c.WriteBatchSize < 1 {
 		return fmt.Errorf("p2psync: write batch size %d; expected at least 1", c.WriteBatchSize)
 	}
+	if l := c.Limits; l.Concurrent < 1 || l.PerPeerConcurrent < 1 || l.PerPeerRate <= 0 || l.PerPeerBurst < 1 {
+		return fmt.Errorf("p2psync: limits %+v; expected positive values", l)
+	}
 	if c.InitRetryMin <= 0 || c.InitRetryMax < c.InitRetryMin {
 		return fmt.Errorf("p2psync: init retry %s..%s; expected 0 < min <= max", c.InitRetryMin, c.InitRetryMax)
 	}
 	return nil
+}
+
+// TopicScores are the gossipsub scoring parameters of the chain's header
+// and block topics (go-header's recommendation), for p2p.WithTopicScores.
+func TopicScores(chainID string) map[string]*pubsub.TopicScoreParams {
+	h, b := hp2p.GossibSubScore, hp2p.GossibSubScore
+	return map[string]*pubsub.TopicScoreParams{
+		Headers.TopicID(chainID): &h,
+		Blocks.TopicID(chainID):  &b,
+	}
 }

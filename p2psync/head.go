@@ -101,6 +101,9 @@ func (s *Service[H]) punish(p peer.ID, err error) {
 	if !errors.As(err, &fault) {
 		return
 	}
+	if _, already := s.banned.LoadOrStore(p, struct{}{}); already {
+		return // a concurrent request already banned it
+	}
 	if blockErr := s.net.ConnectionGater().BlockPeer(p); blockErr != nil {
 		s.log.Error("ban peer", "peer", p, "err", blockErr)
 	}

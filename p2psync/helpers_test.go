@@ -39,6 +39,7 @@ type peerOpts struct {
 	port    int            // fixed TCP port on 127.0.0.1; ephemeral if 0
 	seeds   []string
 	blocked []string
+	logger  *slog.Logger // the test log if nil
 }
 
 // testPeer is a libp2p client on loopback and the datastore its services use.
@@ -51,7 +52,10 @@ type testPeer struct {
 
 func newPeer(t *testing.T, o peerOpts) *testPeer {
 	t.Helper()
-	logger := testlog.New(t, slog.LevelInfo)
+	logger := o.logger
+	if logger == nil {
+		logger = testlog.New(t, slog.LevelInfo)
+	}
 	if o.key == nil {
 		o.key = newKey(t)
 	}
@@ -60,7 +64,7 @@ func newPeer(t *testing.T, o peerOpts) *testPeer {
 		ListenAddress: []string{listen},
 		Seeds:         o.seeds,
 		BlockedPeers:  o.blocked,
-	}, o.key, chainID, nil, logger)
+	}, o.key, chainID, nil, logger, p2p.WithTopicScores(p2psync.TopicScores(chainID)))
 	require.NoError(t, err)
 	require.NoError(t, client.Start(context.Background()))
 	t.Cleanup(func() { require.NoError(t, client.Close()) })
@@ -110,21 +114,23 @@ func (p *testPeer) connectedTo(other *testPeer) bool {
 
 // serviceOpts varies a service's configuration.
 type serviceOpts struct {
-	sequencer   bool
-	trustedHash header.Hash
+	sequencer      bool
+	trustedHash    header.Hash
+	requestTimeout time.Duration
 }
 
 func startService[H p2psync.Header[H]](t *testing.T, p *testPeer, kind p2psync.Kind, g *types.Genesis, o serviceOpts) *p2psync.Service[H] {
 	t.Helper()
 	svc, err := p2psync.New[H](p2psync.Config{
-		Kind:         kind,
-		Genesis:      g,
-		Sequencer:    o.sequencer,
-		TrustedHash:  o.trustedHash,
-		BlockTime:    blockTime,
-		Logger:       p.log,
-		InitRetryMin: 50 * time.Millisecond,
-		InitRetryMax: 500 * time.Millisecond,
+		Kind:           kind,
+		Genesis:        g,
+		Sequencer:      o.sequencer,
+		TrustedHash:    o.trustedHash,
+		BlockTime:      blockTime,
+		Logger:         p.log,
+		InitRetryMin:   50 * time.Millisecond,
+		InitRetryMax:   500 * time.Millisecond,
+		RequestTimeout: o.requestTimeout,
 	}, p.client, p.ds)
 	require.NoError(t, err)
 	require.NoError(t, svc.Start(context.Background()))
@@ -190,10 +196,20 @@ func (s *sequencer) at(h uint64) *types.SignedHeader {
 // waitHead waits until svc's stored head is want.
 func waitHead[H p2psync.Header[H]](t *testing.T, svc *p2psync.Service[H], want header.Hash) {
 	t.Helper()
-	require.Eventually(t, func() bool {
+	deadline := time.After(waitFor)
+	poll := time.NewTicker(tick)
+	defer poll.Stop()
+	for {
 		h, err := svc.Head(context.Background())
-		return err == nil && h.Hash().String() == want.String()
-	}, waitFor, tick, "head never reached %s (height now %d)", want, svc.Height())
+		if err == nil && h.Hash().String() == want.String() {
+			return
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("head never reached %s: height %d, err %v", want, svc.Height(), err)
+		case <-poll.C:
+		}
+	}
 }
 
 // requireSameChain checks that svc holds exactly the sequencer's headers

@@ -140,6 +140,9 @@ func (s *Service[H]) initialise(ctx context.Context, h H, source string) error {
 		s.initErr.Store(nil)
 		s.log.Info("initialised", "height", h.Height(), "hash", h.Hash().String(), "from", source)
 	}
+	if err := s.startServer(ctx); err != nil {
+		return err
+	}
 	if s.syncer == nil || s.syncerRunning.Load() {
 		return nil
 	}

@@ -30,8 +30,8 @@ var errNoServingPeers = errors.New("no connected peer serves this exchange yet")
 
 // requestFrom sends one exchange request to p and returns the headers of its
 // answer: at most req.Amount, each passing check (nil: decode only). An
-// answer no honest peer gives — undecodable, failing check, or longer than
-// asked — is a *peerFault.
+// answer no honest peer gives — undecodable, failing check (other than by
+// being from the future), or longer than asked — is a *peerFault.
 func requestFrom[H Header[H]](ctx context.Context, h host.Host, p peer.ID, proto protocol.ID, req *p2p_pb.HeaderRequest, check func(H) error) ([]H, error) {
 	stream, err := h.NewStream(ctx, p, proto)
 	if err != nil {
@@ -79,6 +79,9 @@ func requestFrom[H Header[H]](ctx context.Context, h host.Host, p peer.ID, proto
 		if check != nil {
 			if err := check(hdr); err != nil {
 				_ = stream.Reset()
+				if errors.Is(err, header.ErrFromFuture) {
+					return nil, err // the sequencer's clock or ours is off: not the peer's doing
+				}
 				return nil, &peerFault{peer: p, err: err}
 			}
 		}

@@ -35,6 +35,9 @@ func (s *Service[H]) Publish(ctx context.Context, h H) error {
 		}
 		s.initialised.Store(true)
 		s.log.Info("initialised", "height", h.Height(), "hash", h.Hash().String(), "from", "publish")
+		if err := s.startServer(ctx); err != nil {
+			return fmt.Errorf("publish %s %d: %w", s.cfg.Kind, h.Height(), err)
+		}
 	} else {
 		if err := s.store.Append(ctx, h); err != nil {
 			return fmt.Errorf("publish %s %d: append to store: %w", s.cfg.Kind, h.Height(), err)

@@ -111,10 +111,13 @@ func checkFresh[H Header[H]](h H) error {
 }
 
 // checkFirst reports whether h may be trusted as the first header: signed by
-// the sequencer and either the trusted-hash header, when one is configured,
+// the sequencer, not from the future, and either the trusted-hash header, when one is configured,
 // or the header at the genesis initial height.
 func checkFirst[H Header[H]](g *types.Genesis, trustedHash header.Hash, h H) error {
 	if err := checkSequencer(g, h); err != nil {
+		return err
+	}
+	if err := checkFresh(h); err != nil {
 		return err
 	}
 	if len(trustedHash) != 0 {

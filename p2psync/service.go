@@ -47,6 +47,8 @@ type Service[H Header[H]] struct {
 	sub          *hp2p.Subscriber[H]
 	subscription header.Subscription[H]
 	server       *hp2p.ExchangeServer[H]
+	limiter      *requestLimiter // in front of the server (limits.go)
+	serving      atomic.Bool     // the server is started
 	exchange     *hp2p.Exchange[H]
 	getter       *netGetter[H] // the syncer's view of the network
 	syncer       *gosync.Syncer[H]
@@ -57,7 +59,9 @@ type Service[H Header[H]] struct {
 	// validator accepts them without asking the syncer.
 	publishing sync.Map
 	gossip     gossipCounts
-	strikes    strikes // peers' recent failures to answer
+	strikes    strikes  // peers' recent failures to answer
+	refusedLog sync.Map // peer.ID -> time.Time of the last refusal logged
+	banned     sync.Map // peer.ID -> struct{}: peers this service banned
 
 	plan          InitPlan
 	initMu        sync.Mutex // serialises initialisation and Publish
@@ -156,16 +160,27 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 	s.wg.Add(1)
 	go s.drainGossip(runCtx)
 
-	server, err := hp2p.NewExchangeServer[H](s.net.Host(), st,
-		hp2p.WithNetworkID[hp2p.ServerParameters](networkID), hp2p.WithMetrics[hp2p.ServerParameters]())
+	s.limiter = newRequestLimiter(s.cfg.Limits, s.logRefused)
+	server, err := hp2p.NewExchangeServer[H](limitedHost{Host: s.net.Host(), lim: s.limiter}, st,
+		hp2p.WithNetworkID[hp2p.ServerParameters](networkID), hp2p.WithMetrics[hp2p.ServerParameters](),
+		// A peer gets 5 s, not go-header's minute, to send its request: a
+		// stream that sends nothing holds one of the limited slots.
+		hp2p.WithReadDeadline[hp2p.ServerParameters](requestReadDeadline))
 	if err != nil {
 		return fmt.Errorf("create exchange server: %w", err)
 	}
-	if err := server.Start(ctx); err != nil {
-		return fmt.Errorf("start exchange server: %w", err)
-	}
 	s.server = server
-	s.stops = append(s.stops, server.Stop)
+	s.stops = append(s.stops, func(ctx context.Context) error {
+		if !s.serving.Load() {
+			return nil
+		}
+		return server.Stop(ctx)
+	})
+	if hasHead {
+		if err := s.startServer(ctx); err != nil {
+			return err
+		}
+	}
 
 	s.plan = PlanInit(hasHead, s.cfg.Sequencer, s.cfg.TrustedHash)
 	if s.cfg.Sequencer {
@@ -211,6 +226,35 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 	go s.refreshHead(runCtx)
 	go s.reportProgress(runCtx)
 	return nil
+}
+
+// startServer starts answering peers, once the store has a head. Before
+// that there is nothing to serve, and go-header's store must not be asked
+// for its head while Init is writing it: Head reads a head Init has flushed
+// but not yet published and moves the store's height, and Init then aborts
+// the process ("headers given to the heightSub are in the wrong order").
+func (s *Service[H]) startServer(ctx context.Context) error {
+	if s.serving.Load() {
+		return nil
+	}
+	if err := s.server.Start(ctx); err != nil {
+		return fmt.Errorf("start exchange server: %w", err)
+	}
+	s.serving.Store(true)
+	return nil
+}
+
+// requestReadDeadline bounds how long the server waits for a request.
+const requestReadDeadline = 5 * time.Second
+
+// logRefused logs a peer's refused requests at most once a minute per peer.
+func (s *Service[H]) logRefused(p peer.ID, why string) {
+	now := time.Now()
+	if last, ok := s.refusedLog.Load(p); ok && now.Sub(last.(time.Time)) < time.Minute {
+		return
+	}
+	s.refusedLog.Store(p, now)
+	s.log.Warn("refusing exchange requests from peer", "peer", p, "reason", why, "refused_total", s.limiter.refused.Load())
 }
 
 // startSyncer starts the syncer once the store has a head.

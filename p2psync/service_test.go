@@ -23,17 +23,19 @@ func TestProtocolAndTopicStrings(t *testing.T) {
 	require.Equal(t, "headerEx", p2psync.Headers.StorePrefix())
 	require.Equal(t, "blockEx", p2psync.Blocks.StorePrefix())
 
-	// The running services use exactly these strings on the wire.
+	// The running services use exactly these strings on the wire. They join
+	// the topics at once; they serve the exchange once they have a chain.
 	gen := newGenerator(t, 1)
-	p := newPeer(t, peerOpts{})
-	headerService(t, p, gen.Genesis, serviceOpts{})
-	startService[*types.Block](t, p, p2psync.Blocks, gen.Genesis, serviceOpts{})
-	protocols := p.client.Host().Mux().Protocols()
-	require.Contains(t, protocols, protocol.ID("/gm/header-ex/v0.0.3"))
-	require.Contains(t, protocols, protocol.ID("/gm-block/header-ex/v0.0.3"))
-	topics := p.client.PubSub().GetTopics()
+	seq := startSequencer(t, gen, peerOpts{}, true)
+	topics := seq.peer.client.PubSub().GetTopics()
 	require.Contains(t, topics, "/gm/header-sub/v0.0.1")
 	require.Contains(t, topics, "/gm-block/header-sub/v0.0.1")
+	require.NotContains(t, seq.peer.client.Host().Mux().Protocols(), protocol.ID("/gm/header-ex/v0.0.3"),
+		"an empty store has nothing to serve")
+	seq.publish(1)
+	protocols := seq.peer.client.Host().Mux().Protocols()
+	require.Contains(t, protocols, protocol.ID("/gm/header-ex/v0.0.3"))
+	require.Contains(t, protocols, protocol.ID("/gm-block/header-ex/v0.0.3"))
 }
 
 // A full node started after the sequencer published 200 headers catches up;

@@ -33,6 +33,8 @@ type State struct {
 	// Gossip counts the service's verdicts on gossiped headers that passed
 	// go-header's own decoding and Validate.
 	Gossip GossipCounts `json:"gossip"`
+	// RequestsRefused counts exchange requests refused by the limits.
+	RequestsRefused uint64 `json:"requests_refused"`
 }
 
 // GossipCounts counts gossiped headers by verdict.
@@ -62,6 +64,7 @@ func (s *Service[H]) State(ctx context.Context) State {
 		st.Syncer = &ss
 	}
 	st.ExchangePeers = len(servingPeers(s.net.Host(), s.proto, nil, 1<<16))
+	st.RequestsRefused = s.limiter.refused.Load()
 	st.Gossip = GossipCounts{
 		Accepted: s.gossip.accepted.Load(),
 		Ignored:  s.gossip.ignored.Load(),
@@ -99,9 +102,14 @@ func (s *Service[H]) Height() uint64 {
 
 // Head returns the stored head, or header.ErrNoHead.
 func (s *Service[H]) Head(ctx context.Context) (H, error) {
+	var zero H
 	if err := s.started(); err != nil {
-		var zero H
 		return zero, err
+	}
+	// Never ask go-header's store for its head before it is initialised:
+	// see startServer.
+	if !s.initialised.Load() {
+		return zero, header.ErrNoHead
 	}
 	return s.store.Head(ctx)
 }

@@ -49,6 +49,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newStatusCmd(),
 		newHeaderCmd(),
 		newNodeIDCmd(),
+		newCheckCmd(),
 		newVersionCmd(),
 		newBenchCmd(),
 	)

@@ -4,6 +4,7 @@
 package testlog
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 	"sync"
@@ -38,4 +39,80 @@ func (w *writer) close() {
 	w.mu.Lock()
 	w.done = true
 	w.mu.Unlock()
+}
+
+// Recorder keeps every record a logger made, for tests that check what was
+// logged, and how often.
+type Recorder struct {
+	mu      sync.Mutex
+	records []Record
+}
+
+// Record is one log record, its attributes as strings.
+type Record struct {
+	Level   slog.Level
+	Message string
+	Attrs   map[string]string
+}
+
+// NewRecorder returns a logger that writes to t's log at level and above, as
+// New does, and records everything in the returned Recorder.
+func NewRecorder(t testing.TB, level slog.Level) (*slog.Logger, *Recorder) {
+	r := &Recorder{}
+	return slog.New(&recordHandler{rec: r, next: New(t, level).Handler()}), r
+}
+
+// Count returns how many records have msg and every given attribute
+// (key, value, key, value...).
+func (r *Recorder) Count(msg string, attrs ...string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+outer:
+	for _, rec := range r.records {
+		if rec.Message != msg {
+			continue
+		}
+		for i := 0; i+1 < len(attrs); i += 2 {
+			if rec.Attrs[attrs[i]] != attrs[i+1] {
+				continue outer
+			}
+		}
+		n++
+	}
+	return n
+}
+
+type recordHandler struct {
+	rec   *Recorder
+	attrs []slog.Attr
+	next  slog.Handler
+}
+
+func (h *recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *recordHandler) Handle(ctx context.Context, r slog.Record) error {
+	rec := Record{Level: r.Level, Message: r.Message, Attrs: make(map[string]string)}
+	for _, a := range h.attrs {
+		rec.Attrs[a.Key] = a.Value.String()
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		rec.Attrs[a.Key] = a.Value.String()
+		return true
+	})
+	h.rec.mu.Lock()
+	h.rec.records = append(h.rec.records, rec)
+	h.rec.mu.Unlock()
+	if h.next.Enabled(ctx, r.Level) {
+		return h.next.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (h *recordHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &recordHandler{rec: h.rec, attrs: append(append([]slog.Attr(nil), h.attrs...), attrs...), next: h.next.WithAttrs(attrs)}
+}
+
+func (h *recordHandler) WithGroup(name string) slog.Handler {
+	return &recordHandler{rec: h.rec, attrs: h.attrs, next: h.next.WithGroup(name)}
 }
