@@ -58,13 +58,14 @@ func (n *Node) nodeMetrics() (*prometheus.Registry, error) {
 		gauge("peers", "Connected libp2p peers.", nil, func() float64 { return float64(len(n.p2p.PeerIDs())) }),
 	}
 	type svc struct {
-		kind   string
-		height func() uint64
-		counts func() (accepted, ignored, rejected uint64)
+		kind    string
+		height  func() uint64
+		counts  func() (accepted, ignored, rejected uint64)
+		refused func() uint64
 	}
-	svcs := []svc{{"header", n.headers.Height, n.headers.GossipCounts}}
+	svcs := []svc{{"header", n.headers.Height, n.headers.GossipCounts, n.headers.RequestsRefused}}
 	if n.blocks != nil {
-		svcs = append(svcs, svc{"block", n.blocks.Height, n.blocks.GossipCounts})
+		svcs = append(svcs, svc{"block", n.blocks.Height, n.blocks.GossipCounts, n.blocks.RequestsRefused})
 	}
 	for _, s := range svcs {
 		l := prometheus.Labels{"service": s.kind}
@@ -73,6 +74,7 @@ func (n *Node) nodeMetrics() (*prometheus.Registry, error) {
 			counter("gossip_accepted_total", "Gossiped headers accepted.", l, func() float64 { a, _, _ := s.counts(); return float64(a) }),
 			counter("gossip_ignored_total", "Gossiped headers ignored (late or not yet checkable).", l, func() float64 { _, i, _ := s.counts(); return float64(i) }),
 			counter("gossip_rejected_total", "Gossiped headers rejected as invalid.", l, func() float64 { _, _, r := s.counts(); return float64(r) }),
+			counter("exchange_refused_total", "Exchange requests refused by the per-peer and total limits.", l, func() float64 { return float64(s.refused()) }),
 		)
 	}
 	if n.checker != nil {

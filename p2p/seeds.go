@@ -13,8 +13,11 @@ import (
 )
 
 const (
+	// A seed is redialled after 1 s, doubling to 10 s: a node cut off by a
+	// partition is back within seconds of the heal, and a handful of seeds
+	// dialled every 10 s cost nothing.
 	seedRetryMin = time.Second
-	seedRetryMax = 30 * time.Second
+	seedRetryMax = 10 * time.Second
 	// dialTimeout bounds one connection attempt, seed or discovered peer.
 	dialTimeout = 10 * time.Second
 	// seedTag protects seed connections from the connection manager's

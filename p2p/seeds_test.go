@@ -24,9 +24,9 @@ func TestFailureLogLevels(t *testing.T) {
 		got = append(got, f.level(r.next(), seedRetryMax))
 	}
 	w, d := slog.LevelWarn, slog.LevelDebug
-	// Delays 1s 2s 4s 8s 16s 30s 30s...: warn on the first failure and when
+	// Delays 1s 2s 4s 8s 10s 10s...: warn on the first failure and when
 	// the cap is reached.
-	assert.Equal(t, []slog.Level{w, d, d, d, d, w, d, d, d}, got)
+	assert.Equal(t, []slog.Level{w, d, d, d, w, d, d, d, d}, got)
 
 	f.reset()
 	assert.Equal(t, w, f.level(seedRetryMin, seedRetryMax), "a new streak warns again")

@@ -42,10 +42,17 @@ func (g *netGetter[H]) Head(ctx context.Context, opts ...header.HeadOption[H]) (
 // head not signed by the sequencer is refused and its peer banned.
 func (s *Service[H]) networkHead(ctx context.Context, trusted H) (H, error) {
 	var zero H
-	peers := servingPeers(s.net.Host(), s.proto, s.net.SeedIDs(), headPeers)
+	peers := servingPeers(s.net.Host(), s.proto, s.net.SeedIDs(), 4*headPeers)
 	if len(peers) == 0 {
 		return zero, errNoServingPeers
 	}
+	// Ask the peers that answer best; leave out those that keep failing to
+	// answer at all, unless nobody else is left.
+	s.strikes.order(peers)
+	for len(peers) > 1 && s.strikes.count(peers[len(peers)-1]) >= maxStrikes {
+		peers = peers[:len(peers)-1]
+	}
+	peers = peers[:min(len(peers), headPeers)]
 	type answer struct {
 		from peer.ID
 		head H
@@ -71,11 +78,19 @@ func (s *Service[H]) networkHead(ctx context.Context, trusted H) (H, error) {
 	for range peers {
 		a := <-answers
 		err := a.err
+		var fault *peerFault
+		switch {
+		case err == nil:
+			s.strikes.ok(a.from)
+		case errors.As(err, &fault):
+			s.punish(a.from, err)
+		case !errors.Is(err, header.ErrNotFound) && !errors.Is(err, header.ErrFromFuture):
+			s.strikes.fail(a.from)
+		}
 		if err == nil && !trusted.IsZero() {
 			err = header.Verify(trusted, a.head)
 		}
 		if err != nil {
-			s.punish(a.from, err)
 			errs = append(errs, err)
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/celestiaorg/go-header"
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
 	"github.com/libp2p/go-libp2p/core/event"
 )
@@ -107,6 +108,7 @@ func (s *Service[H]) fetchFirst(ctx context.Context) (H, error) {
 	if len(peers) == 0 {
 		return zero, errNoServingPeers
 	}
+	s.strikes.order(peers) // a peer that stalled last time is asked last
 	var errs []error
 	for _, p := range peers {
 		reqCtx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
@@ -114,12 +116,17 @@ func (s *Service[H]) fetchFirst(ctx context.Context) (H, error) {
 			return checkFirst(s.cfg.Genesis, s.cfg.TrustedHash, h)
 		})
 		cancel()
-		if err != nil {
+		var fault *peerFault
+		switch {
+		case err == nil:
+			s.strikes.ok(p)
+			return hs[0], nil
+		case errors.As(err, &fault):
 			s.punish(p, err)
-			errs = append(errs, err)
-			continue
+		case !errors.Is(err, header.ErrNotFound) && !errors.Is(err, header.ErrFromFuture) && ctx.Err() == nil:
+			s.strikes.fail(p)
 		}
-		return hs[0], nil
+		errs = append(errs, err)
 	}
 	return zero, errors.Join(errs...)
 }

@@ -151,6 +151,10 @@ type strike struct {
 
 const strikeMemory = time.Minute
 
+// maxStrikes is when a peer is no longer asked for the head while others
+// answer.
+const maxStrikes = 3
+
 func (s *strikes) fail(p peer.ID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

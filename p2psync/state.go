@@ -64,7 +64,7 @@ func (s *Service[H]) State(ctx context.Context) State {
 		st.Syncer = &ss
 	}
 	st.ExchangePeers = len(servingPeers(s.net.Host(), s.proto, nil, 1<<16))
-	st.RequestsRefused = s.limiter.refused.Load()
+	st.RequestsRefused = s.RequestsRefused()
 	st.Gossip = GossipCounts{
 		Accepted: s.gossip.accepted.Load(),
 		Ignored:  s.gossip.ignored.Load(),
@@ -90,6 +90,14 @@ func (s *Service[H]) durableHeight(ctx context.Context) uint64 {
 // ignored and rejected.
 func (s *Service[H]) GossipCounts() (accepted, ignored, rejected uint64) {
 	return s.gossip.accepted.Load(), s.gossip.ignored.Load(), s.gossip.rejected.Load()
+}
+
+// RequestsRefused counts exchange requests the server's limits refused.
+func (s *Service[H]) RequestsRefused() uint64 {
+	if s.limiter == nil {
+		return 0
+	}
+	return s.limiter.refused.Load()
 }
 
 // Height returns the height of the stored head, 0 before initialisation.

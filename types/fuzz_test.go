@@ -64,3 +64,32 @@ func FuzzBlockUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// Any genesis file either fails to load or loads, validates and saves back
+// to a file that loads to the same genesis.
+func FuzzGenesisJSON(f *testing.F) {
+	f.Add([]byte(`{"chain_id":"gm","initial_height":1,"genesis_time":"2024-01-01T00:00:00Z","sequencer_pubkey":"` + goldenPubKey + `"}`))
+	f.Add([]byte(`{"chain_id":"","initial_height":0}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var g types.Genesis
+		if err := g.UnmarshalJSON(data); err != nil {
+			return
+		}
+		if g.Validate() != nil {
+			return
+		}
+		again, err := g.MarshalJSON()
+		if err != nil {
+			t.Fatalf("valid genesis does not encode: %v", err)
+		}
+		var back types.Genesis
+		if err := back.UnmarshalJSON(again); err != nil {
+			t.Fatalf("re-encoded genesis does not decode: %v", err)
+		}
+		if back.ChainID != g.ChainID || back.InitialHeight != g.InitialHeight ||
+			!back.GenesisTime.Equal(g.GenesisTime) || !bytes.Equal(back.SequencerPubKey, g.SequencerPubKey) {
+			t.Fatalf("genesis changed across re-encoding: %+v vs %+v", g, back)
+		}
+	})
+}

@@ -191,6 +191,9 @@ func (a *Adversary) answer(req *p2p_pb.HeaderRequest, mode Mode) [][]byte {
 	}
 	skip := uint64(len(chain)) // index left out in BrokenLink mode
 	switch {
+	case req.GetOrigin() == 0 && req.GetHash() == nil:
+		// A head request names no height to get wrong: answer it
+		// honestly, so that the lie comes with the ranges.
 	case mode == OutOfRange:
 		from += 7
 	case mode == Oversized:

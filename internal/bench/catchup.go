@@ -184,7 +184,7 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 	}
 
 	runtime.GC()
-	heap := startHeapSampler()
+	heap := StartHeapSampler()
 	if o.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
 			return res, fmt.Errorf("cpu profile: %w", err)
@@ -202,7 +202,7 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 	if o.CPUProfile != nil {
 		pprof.StopCPUProfile()
 	}
-	res.PeakHeapMiB = heap.stop()
+	res.PeakHeapMiB = heap.Stop()
 	if err != nil {
 		return res, fmt.Errorf("wait for height %d: %w", o.Headers, err)
 	}

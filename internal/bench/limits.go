@@ -45,8 +45,8 @@ func VerifyRate(goroutines int, d time.Duration) float64 {
 	return float64(total.Load()) / time.Since(start).Seconds()
 }
 
-// heapSampler records the peak of the live heap while it runs.
-type heapSampler struct {
+// HeapSampler records the peak of the live heap while it runs.
+type HeapSampler struct {
 	done chan struct{}
 	peak chan uint64
 }
@@ -55,8 +55,9 @@ type heapSampler struct {
 // process holds, without the stop-the-world of runtime.ReadMemStats.
 const heapMetric = "/memory/classes/heap/objects:bytes"
 
-func startHeapSampler() *heapSampler {
-	s := &heapSampler{done: make(chan struct{}), peak: make(chan uint64, 1)}
+// StartHeapSampler samples the live heap every 10 ms until Stop.
+func StartHeapSampler() *HeapSampler {
+	s := &HeapSampler{done: make(chan struct{}), peak: make(chan uint64, 1)}
 	go func() {
 		sample := []metrics.Sample{{Name: heapMetric}}
 		var peak uint64
@@ -78,8 +79,8 @@ func startHeapSampler() *heapSampler {
 	return s
 }
 
-// stop ends sampling and returns the peak in MiB.
-func (s *heapSampler) stop() float64 {
+// Stop ends sampling and returns the peak in MiB.
+func (s *HeapSampler) Stop() float64 {
 	close(s.done)
 	return float64(<-s.peak) / (1 << 20)
 }

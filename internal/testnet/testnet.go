@@ -36,6 +36,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Sync tunes every node's sync services.
 	Sync node.SyncTuning
+	// Configure, if set, adjusts each node's configuration just before it
+	// starts; the members started so far are in net.
+	Configure func(net *Network, m *Member, cfg *config.NodeConfig)
 }
 
 // Member is one node of the network.
@@ -146,6 +149,9 @@ func loadMember(m *Member, o Options, net *Network) (node.Options, config.NodeCo
 		return node.Options{}, cfg, fmt.Errorf("testnet: %s holds a %s node, expected %s", m.Home, cfg.Role, m.Role)
 	}
 	cfg.BlockTime = config.Duration(o.BlockTime)
+	if o.Configure != nil {
+		o.Configure(net, m, &cfg)
+	}
 	if o.APIPortBase != 0 {
 		cfg.API.Listen = apiListen(o.APIPortBase, len(net.Members))
 	}
