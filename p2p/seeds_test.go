@@ -3,7 +3,6 @@ package p2p
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/internal/loopback"
 )
 
 const seedUnreachable = "seed unreachable; will retry"
@@ -79,13 +79,11 @@ func TestBlockedSeedIsSkippedWithOneWarning(t *testing.T) {
 	assert.Zero(t, rec.count(slog.LevelWarn, seedUnreachable), rec.dump())
 }
 
-// freeTCPPort returns a loopback port that nothing listens on.
+// freeTCPPort returns a loopback TCP port that was free a moment ago.
 func freeTCPPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := loopback.FreePort()
 	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
 	return port
 }
 

@@ -78,15 +78,7 @@ func (s *Service[H]) networkHead(ctx context.Context, trusted H) (H, error) {
 	for range peers {
 		a := <-answers
 		err := a.err
-		var fault *peerFault
-		switch {
-		case err == nil:
-			s.strikes.ok(a.from)
-		case errors.As(err, &fault):
-			s.punish(a.from, err)
-		case !errors.Is(err, header.ErrNotFound) && !errors.Is(err, header.ErrFromFuture):
-			s.strikes.fail(a.from)
-		}
+		s.judge(ctx, a.from, err)
 		if err == nil && !trusted.IsZero() {
 			err = header.Verify(trusted, a.head)
 		}
@@ -107,6 +99,23 @@ func (s *Service[H]) networkHead(ctx context.Context, trusted H) (H, error) {
 // checkHeader is what every header from a peer must pass: valid, of the
 // chain, signed by the sequencer, not from the future.
 func (s *Service[H]) checkHeader(h H) error { return checkSequencer(s.cfg.Genesis, h) }
+
+// judge records what an answer from p says about p: a fault gets it banned,
+// a failure to answer a strike, an answer clears its strikes. Not having the
+// header, or having one from the future, says nothing about the peer; nor
+// does a request we cancelled ourselves.
+func (s *Service[H]) judge(ctx context.Context, p peer.ID, err error) {
+	var fault *peerFault
+	switch {
+	case err == nil:
+		s.strikes.ok(p)
+	case errors.As(err, &fault):
+		s.punish(p, err)
+	case ctx.Err() != nil, errors.Is(err, header.ErrNotFound), errors.Is(err, header.ErrFromFuture), errors.Is(err, errAnchorMismatch):
+	default:
+		s.strikes.fail(p)
+	}
+}
 
 // punish bans the peer behind err if err is a fault no honest peer commits.
 // The ban is go-header's own mechanism (the connection gater's runtime block

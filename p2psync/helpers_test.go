@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
-	"net"
 	"strconv"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/headersync/headersync/config"
 	"github.com/headersync/headersync/internal/chaingen"
+	"github.com/headersync/headersync/internal/loopback"
 	"github.com/headersync/headersync/internal/testlog"
 	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync"
@@ -78,14 +78,11 @@ func newKey(t *testing.T) crypto.PrivKey {
 	return key
 }
 
-// freePort returns a loopback TCP port that was free a moment ago, for a
-// peer that must be named as a seed before it exists.
+// freePort returns a loopback TCP port that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := loopback.FreePort()
 	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
 	return port
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/celestiaorg/go-header"
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
 	"github.com/libp2p/go-libp2p/core/event"
 )
@@ -116,15 +115,9 @@ func (s *Service[H]) fetchFirst(ctx context.Context) (H, error) {
 			return checkFirst(s.cfg.Genesis, s.cfg.TrustedHash, h)
 		})
 		cancel()
-		var fault *peerFault
-		switch {
-		case err == nil:
-			s.strikes.ok(p)
+		s.judge(ctx, p, err)
+		if err == nil {
 			return hs[0], nil
-		case errors.As(err, &fault):
-			s.punish(p, err)
-		case !errors.Is(err, header.ErrNotFound) && !errors.Is(err, header.ErrFromFuture) && ctx.Err() == nil:
-			s.strikes.fail(p)
 		}
 		errs = append(errs, err)
 	}

@@ -255,9 +255,9 @@ func (g *netGetter[H]) fetchChunk(ctx context.Context, anchor H, end uint64, ver
 		if err == nil {
 			err = extends(prev, hs, p, verified || prevFrom == p)
 		}
+		g.s.judge(ctx, p, err)
 		switch {
 		case err == nil:
-			g.s.strikes.ok(p)
 			out = append(out, hs...)
 			prev, prevFrom = hs[len(hs)-1], p
 			continue
@@ -265,12 +265,6 @@ func (g *netGetter[H]) fetchChunk(ctx context.Context, anchor H, end uint64, ver
 			return nil, ctx.Err()
 		case errors.Is(err, errAnchorMismatch):
 			return nil, err
-		}
-		var fault *peerFault
-		if errors.As(err, &fault) {
-			g.s.punish(p, err)
-		} else if !errors.Is(err, header.ErrNotFound) {
-			g.s.strikes.fail(p)
 		}
 		errs = append(errs, err)
 	}
@@ -333,18 +327,12 @@ func (g *netGetter[H]) fetchAnchor(ctx context.Context, height uint64, i int) (H
 		if err == nil && hs[0].Height() != height {
 			err = &peerFault{peer: p, err: fmt.Errorf("answered header %d where %d was asked for", hs[0].Height(), height)}
 		}
+		g.s.judge(ctx, p, err)
 		if err == nil {
-			g.s.strikes.ok(p)
 			return hs[0], nil
 		}
 		if ctx.Err() != nil {
 			return zero, ctx.Err()
-		}
-		var fault *peerFault
-		if errors.As(err, &fault) {
-			g.s.punish(p, err)
-		} else if !errors.Is(err, header.ErrNotFound) {
-			g.s.strikes.fail(p)
 		}
 		errs = append(errs, err)
 	}
