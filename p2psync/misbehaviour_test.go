@@ -51,8 +51,9 @@ func servingPeer(t *testing.T, gen *chaingen.Generator, hs []*types.SignedHeader
 // A node connected to one misbehaving peer and one honest peer syncs the
 // honest chain to its head and stores nothing else. A peer whose answers are
 // wrong on their face is banned (through the connection gater) and logged
-// once; one that stalls is asked last; one serving headers from the future
-// is ignored but not banned, since the sequencer's clock may be off.
+// once; one that stalls is asked last; one that claims to have nothing is
+// asked elsewhere; one serving headers from the future is ignored but not
+// banned, since the sequencer's clock may be off.
 func TestSyncDespiteMisbehavingPeer(t *testing.T) {
 	honestGen := newGenerator(t, advHeaders)
 	hs, err := honestGen.Headers(advHeaders)
@@ -74,6 +75,7 @@ func TestSyncDespiteMisbehavingPeer(t *testing.T) {
 		{adversary.Truncated, true},
 		{adversary.Oversized, true},
 		{adversary.Stall, false},
+		{adversary.NotFound, false},
 		{adversary.Honest, false},
 	}
 	for _, tc := range cases {

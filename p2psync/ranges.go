@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/celestiaorg/go-header"
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
@@ -239,13 +240,14 @@ func (g *netGetter[H]) fetchChunk(ctx context.Context, anchor H, end uint64, ver
 	// prev is verified or came from that same peer.
 	prev, prevFrom := anchor, peer.ID("")
 	var errs []error
+	tried := make(map[peer.ID]bool) // peers that failed this chunk
 	for try := 0; uint64(len(out)) < end-start; try++ {
 		if try == maxChunkTries {
 			return nil, fmt.Errorf("headers %d to %d: %d tries failed: %w", start, end-1, try, errors.Join(errs...))
 		}
-		p, err := g.pickPeer(i + try)
+		p, err := g.pickPeer(i+try, tried)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("headers %d to %d: %w", start, end-1, errors.Join(append(errs, err)...))
 		}
 		next := prev.Height() + 1
 		reqCtx, cancel := context.WithTimeout(ctx, g.s.cfg.RequestTimeout)
@@ -266,6 +268,7 @@ func (g *netGetter[H]) fetchChunk(ctx context.Context, anchor H, end uint64, ver
 		case errors.Is(err, errAnchorMismatch):
 			return nil, err
 		}
+		tried[p] = true
 		errs = append(errs, err)
 	}
 	return out, nil
@@ -295,14 +298,18 @@ func extends[H Header[H]](prev H, hs []H, from peer.ID, prevTrusted bool) error 
 	return nil
 }
 
-// pickPeer returns a serving peer: the i-th in order of fewest strikes.
-func (g *netGetter[H]) pickPeer(i int) (peer.ID, error) {
+// pickPeer returns a serving peer not in tried: the i-th, in rotation, of
+// those with the fewest strikes.
+func (g *netGetter[H]) pickPeer(i int, tried map[peer.ID]bool) (peer.ID, error) {
 	peers := servingPeers(g.s.net.Host(), g.s.proto, g.s.net.SeedIDs(), headPeers)
+	peers = slices.DeleteFunc(peers, func(p peer.ID) bool { return tried[p] })
 	if len(peers) == 0 {
+		if len(tried) > 0 {
+			return "", errors.New("every serving peer failed this request")
+		}
 		return "", errNoServingPeers
 	}
 	g.s.strikes.order(peers)
-	// Rotate among the peers with the fewest strikes only.
 	best := 1
 	for best < len(peers) && g.s.strikes.count(peers[best]) == g.s.strikes.count(peers[0]) {
 		best++
@@ -315,10 +322,11 @@ func (g *netGetter[H]) pickPeer(i int) (peer.ID, error) {
 func (g *netGetter[H]) fetchAnchor(ctx context.Context, height uint64, i int) (H, error) {
 	var zero H
 	var errs []error
+	tried := make(map[peer.ID]bool)
 	for try := 0; try < maxChunkTries; try++ {
-		p, err := g.pickPeer(i + try)
+		p, err := g.pickPeer(i+try, tried)
 		if err != nil {
-			return zero, err
+			return zero, fmt.Errorf("anchor header %d: %w", height, errors.Join(append(errs, err)...))
 		}
 		reqCtx, cancel := context.WithTimeout(ctx, g.s.cfg.RequestTimeout)
 		hs, err := requestFrom[H](reqCtx, g.s.net.Host(), p, g.s.proto,
@@ -334,6 +342,7 @@ func (g *netGetter[H]) fetchAnchor(ctx context.Context, height uint64, i int) (H
 		if ctx.Err() != nil {
 			return zero, ctx.Err()
 		}
+		tried[p] = true
 		errs = append(errs, err)
 	}
 	return zero, fmt.Errorf("anchor header %d: %w", height, errors.Join(errs...))

@@ -43,10 +43,11 @@ const (
 	Truncated                // each encoded header cut in half
 	Oversized                // more headers than asked for
 	Stall                    // read the request and never answer
+	NotFound                 // claim to have no header at all
 )
 
 var modeNames = [...]string{"honest", "bad-signature", "fork", "broken-link", "wrong-chain-id", "future-time",
-	"out-of-range", "garbage", "truncated", "oversized", "stall"}
+	"out-of-range", "garbage", "truncated", "oversized", "stall", "not-found"}
 
 func (m Mode) String() string {
 	if int(m) < len(modeNames) {
@@ -149,9 +150,14 @@ func (a *Adversary) handle(s network.Stream) {
 	}
 	a.served.Add(1)
 	mode := Mode(a.mode.Load())
-	if mode == Stall {
+	switch mode {
+	case Stall:
 		<-a.stop // hold the stream open, answering nothing, until closed
 		_ = s.Reset()
+		return
+	case NotFound:
+		_, _ = serde.Write(s, &p2p_pb.HeaderResponse{StatusCode: p2p_pb.StatusCode_NOT_FOUND})
+		_ = s.Close()
 		return
 	}
 	for _, body := range a.answer(&req, mode) {
