@@ -68,13 +68,19 @@ func (c *crossChecker) run(ctx context.Context) {
 			c.save(ctx)
 			saved = time.Now()
 		}
-		h, err := c.headers.WaitHeight(ctx, next)
-		if err != nil {
-			return // only when ctx ends
-		}
-		b, err := c.blocks.WaitHeight(ctx, next)
-		if err != nil {
+		h, b, err := c.pair(ctx, next)
+		if ctx.Err() != nil {
 			return
+		}
+		if err != nil {
+			// A read failed; say so, and try the height again later.
+			c.log.Error("cross-check: read header and block", "height", next, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
 		}
 		if err := checkBlockAgainstHeader(h, b); err != nil {
 			c.mismatches.Add(1)
@@ -85,6 +91,19 @@ func (c *crossChecker) run(ctx context.Context) {
 		c.checked.Store(next)
 		next++
 	}
+}
+
+// pair waits for the header and the block at height.
+func (c *crossChecker) pair(ctx context.Context, height uint64) (*types.SignedHeader, *types.Block, error) {
+	h, err := c.headers.WaitHeight(ctx, height)
+	if err != nil {
+		return nil, nil, fmt.Errorf("header %d: %w", height, err)
+	}
+	b, err := c.blocks.WaitHeight(ctx, height)
+	if err != nil {
+		return nil, nil, fmt.Errorf("block %d: %w", height, err)
+	}
+	return h, b, nil
 }
 
 // start returns the first height to check: after the saved one, else the

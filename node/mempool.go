@@ -10,10 +10,11 @@ import (
 
 // Limits of the sequencer's transaction queue.
 const (
-	// MaxTxSize leaves room in a block for its header and framing.
-	MaxTxSize = types.MaxBlockSize - 8<<10
-	// maxBlockTxBytes bounds the transactions of one block.
+	// maxBlockTxBytes bounds the transactions of one block, leaving room in
+	// the block for its header and framing.
 	maxBlockTxBytes = types.MaxBlockSize - 8<<10
+	// MaxTxSize is the largest transaction: one that fills a block.
+	MaxTxSize = maxBlockTxBytes
 	// maxQueuedBytes and maxQueuedTxs bound the queue's memory.
 	maxQueuedBytes = 64 << 20
 	maxQueuedTxs   = 100_000

@@ -221,10 +221,11 @@ func (n *Node) startServices(ctx context.Context) error {
 	if n.headers, err = p2psync.New[*types.SignedHeader](hc, n.p2p, n.ds); err != nil {
 		return err
 	}
+	// Stop releases what a failed Start began, so it is registered first.
+	n.stops = append(n.stops, n.headers.Stop)
 	if err := n.headers.Start(ctx); err != nil {
 		return err
 	}
-	n.stops = append(n.stops, n.headers.Stop)
 	if n.cfg.Role == config.RoleLight {
 		return nil
 	}
@@ -233,10 +234,10 @@ func (n *Node) startServices(ctx context.Context) error {
 	if n.blocks, err = p2psync.New[*types.Block](bc, n.p2p, n.ds); err != nil {
 		return err
 	}
+	n.stops = append(n.stops, n.blocks.Stop)
 	if err := n.blocks.Start(ctx); err != nil {
 		return err
 	}
-	n.stops = append(n.stops, n.blocks.Stop)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/celestiaorg/go-header"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -140,6 +141,21 @@ func TestInvalidGossipIsRejected(t *testing.T) {
 	// reach our verifier and are rejected there.
 	require.Eventually(t, func() bool { return victim.State(context.Background()).Gossip.Rejected >= before+2 }, waitFor, tick)
 	require.Equal(t, head.Height(), victim.Height())
+
+	// Valid headers that are late, or ahead of the victim's clock, are
+	// ignored: the peer relaying them is not at fault.
+	ignored := victim.State(context.Background()).Gossip.Ignored
+	rejected := victim.State(context.Background()).Gossip.Rejected
+	// The late header goes out with an unknown field appended, so gossip
+	// does not drop it as a message already seen; it decodes to header 5.
+	late, err := seq.at(5).MarshalBinary()
+	require.NoError(t, err)
+	require.NoError(t, attacker.topic.Publish(context.Background(), append(late, 0x78, 0x01)))
+	future, err := gen.Signer.Sign(types.NextHeader(head, time.Now().Add(time.Hour), &data))
+	require.NoError(t, err)
+	attacker.send(future)
+	require.Eventually(t, func() bool { return victim.State(context.Background()).Gossip.Ignored >= ignored+2 }, waitFor, tick)
+	require.Equal(t, rejected, victim.State(context.Background()).Gossip.Rejected)
 
 	seq.publish(3)
 	waitHead(t, victim, seq.head().Hash())

@@ -20,6 +20,10 @@ import (
 // soft *header.VerifyError ignores it, any other error rejects it (and
 // gossipsub holds that against the peer that sent it).
 func (s *Service[H]) verifyGossip(ctx context.Context, h H) error {
+	if !s.work.enter(nil) {
+		return notBlamed(ErrNotRunning)
+	}
+	defer s.work.leave(nil)
 	err := s.screenGossip(ctx, h)
 	var verr *header.VerifyError
 	switch {
@@ -38,29 +42,41 @@ func (s *Service[H]) screenGossip(ctx context.Context, h H) error {
 	if _, ok := s.publishing.Load(h.Hash().String()); ok {
 		return nil
 	}
+	// Only a header the sequencer did not sign, or of another chain, is the
+	// relaying peer's fault: reject it, which costs the peer gossip score.
 	if err := checkSequencer(s.cfg.Genesis, h); err != nil {
 		return &header.VerifyError{Reason: err}
 	}
 	if err := checkFresh(h); err != nil {
-		return &header.VerifyError{Reason: err}
+		return notBlamed(err)
 	}
 	if v := s.syncerVerify.Load(); v != nil {
 		err := (*v)(ctx, h)
-		var verr *header.VerifyError
-		if errors.Is(err, header.ErrKnownHeader) && errors.As(err, &verr) {
-			// A header we already hold is late, not invalid: do not
-			// penalise the peer relaying it. A different header at a
-			// height we hold stays rejected.
-			if have, hasErr := s.store.Has(ctx, h.Hash()); hasErr == nil && have {
-				verr.SoftFailure = true
-			}
+		// A sequencer-signed header that is late (a height we have, or an
+		// older time) or early for our clock is ignored, not rejected:
+		// honest peers relay such headers, and rejecting them would
+		// graylist the sequencer itself. A broken link at the next height
+		// stays rejected.
+		if errors.Is(err, header.ErrKnownHeader) || errors.Is(err, header.ErrUnorderedTime) || errors.Is(err, header.ErrFromFuture) {
+			return notBlamed(err)
 		}
 		return err
 	}
 	if s.offerFirst(h) {
 		return nil
 	}
-	return &header.VerifyError{Reason: ErrNotInitialised, SoftFailure: true}
+	return notBlamed(ErrNotInitialised)
+}
+
+// notBlamed makes err a soft failure: gossipsub ignores the message without
+// holding it against its sender.
+func notBlamed(err error) error {
+	var verr *header.VerifyError
+	if errors.As(err, &verr) {
+		verr.SoftFailure = true
+		return verr
+	}
+	return &header.VerifyError{Reason: err, SoftFailure: true}
 }
 
 // gossipCounts counts what verifyGossip decided.

@@ -24,6 +24,7 @@ type netGetter[H Header[H]] struct {
 	ahead  map[uint64]*ahead[H] // ranges fetched ahead, by first height (ranges.go)
 	closed bool
 	wg     sync.WaitGroup
+	slots  chan struct{} // one per request in flight (ranges.go)
 }
 
 func (g *netGetter[H]) Head(ctx context.Context, opts ...header.HeadOption[H]) (H, error) {
@@ -61,7 +62,9 @@ func (s *Service[H]) networkHead(ctx context.Context, trusted H) (H, error) {
 	answers := make(chan answer, len(peers))
 	for _, p := range peers {
 		go func() {
-			hs, err := requestFrom[H](ctx, s.net.Host(), p, s.proto,
+			reqCtx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+			defer cancel()
+			hs, err := requestFrom[H](reqCtx, s.net.Host(), p, s.proto,
 				&p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: 0}, Amount: 1}, s.checkHeader)
 			if err != nil {
 				answers <- answer{from: p, err: err}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
@@ -22,22 +23,17 @@ func (s *Service[H]) initLoop(ctx context.Context) {
 	log := s.log.With("waiting_for", s.plan.Waiting())
 	log.Info("store is empty; waiting for the first header")
 
-	sub, err := s.net.Host().EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
-	if err != nil {
-		log.Error("subscribe to peer events; retrying on a timer only", "err", err)
-	} else {
-		defer sub.Close()
-	}
-	var newPeers <-chan any
-	if sub != nil {
-		newPeers = sub.Out()
-	}
+	loopCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	newPeers := s.watchNewPeers(loopCtx, log)
 
 	backoff := s.cfg.InitRetryMin
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	var lastAttempt time.Time
-	var lastLogged string
+	var (
+		lastAttempt, lastLogged time.Time
+		lastReason              string
+	)
 	for {
 		select {
 		case <-ctx.Done():
@@ -70,14 +66,51 @@ func (s *Service[H]) initLoop(ctx context.Context) {
 		}
 		msg := err.Error()
 		s.initErr.Store(&msg)
-		// Log a new reason once, not every attempt.
-		if msg != lastLogged {
-			log.Info("first header not available yet; retrying", "err", err, "retry_in", backoff)
-			lastLogged = msg
+		// Log each kind of failure once a minute, not every attempt: the
+		// details (peer IDs, stream errors) change every time.
+		reason := "no peer could provide it"
+		if errors.Is(err, errNoServingPeers) {
+			reason = errNoServingPeers.Error()
+		}
+		if reason != lastReason || time.Since(lastLogged) > time.Minute {
+			log.Info("first header not available yet; retrying", "reason", reason, "err", err, "retry_in", backoff)
+			lastReason, lastLogged = reason, time.Now()
+		} else {
+			log.Debug("first header not available yet", "err", err, "retry_in", backoff)
 		}
 		resetTimer(timer, backoff)
 		backoff = min(2*backoff, s.cfg.InitRetryMax)
 	}
+}
+
+// watchNewPeers signals, on a channel holding at most one signal, each time
+// a peer completes identification, until ctx ends. The event bus blocks
+// every emitter while a subscriber's buffer is full, so events are drained
+// here, apart from the init loop's long attempts, rather than left queued.
+func (s *Service[H]) watchNewPeers(ctx context.Context, log *slog.Logger) <-chan struct{} {
+	out := make(chan struct{}, 1)
+	sub, err := s.net.Host().EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	if err != nil {
+		log.Error("subscribe to peer events; retrying on a timer only", "err", err)
+		return out
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer sub.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sub.Out():
+				select {
+				case out <- struct{}{}:
+				default: // one signal pending is enough
+				}
+			}
+		}
+	}()
+	return out
 }
 
 // resetTimer makes t fire after d (at once if d <= 0), dropping a pending

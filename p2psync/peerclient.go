@@ -37,6 +37,10 @@ func requestFrom[H Header[H]](ctx context.Context, h host.Host, p peer.ID, proto
 	if err != nil {
 		return nil, fmt.Errorf("open %s stream to %s: %w", proto, p, err)
 	}
+	// A stream read does not watch ctx: reset the stream when ctx ends, so
+	// a peer that never answers cannot outlast the caller.
+	stop := context.AfterFunc(ctx, func() { _ = stream.Reset() })
+	defer stop()
 	if dl, ok := ctx.Deadline(); ok {
 		if err := stream.SetDeadline(dl); err != nil {
 			_ = stream.Reset()
@@ -151,6 +155,10 @@ type strike struct {
 
 const strikeMemory = time.Minute
 
+// maxTracked is how many peers' records a map keeps before it forgets the
+// stale ones: peers come and go, and new identities cost nothing.
+const maxTracked = 1024
+
 // maxStrikes is when a peer is no longer asked for the head while others
 // answer.
 const maxStrikes = 3
@@ -160,6 +168,13 @@ func (s *strikes) fail(p peer.ID) {
 	defer s.mu.Unlock()
 	if s.m == nil {
 		s.m = make(map[peer.ID]strike)
+	}
+	if len(s.m) >= maxTracked {
+		for q, st := range s.m {
+			if time.Since(st.last) > strikeMemory {
+				delete(s.m, q)
+			}
+		}
 	}
 	st := s.m[p]
 	s.m[p] = strike{n: st.n + 1, last: time.Now()}

@@ -3,7 +3,11 @@ package p2psync
 import (
 	"context"
 	"fmt"
+	"time"
 )
+
+// durableTimeout bounds how long Publish waits for a header to be written.
+const durableTimeout = 10 * time.Second
 
 // Publish stores h and broadcasts it (sequencer only). The first header
 // published to an empty store initialises it and must be at the genesis
@@ -42,7 +46,12 @@ func (s *Service[H]) Publish(ctx context.Context, h H) error {
 		if err := s.store.Append(ctx, h); err != nil {
 			return fmt.Errorf("publish %s %d: append to store: %w", s.cfg.Kind, h.Height(), err)
 		}
-		if err := s.watcher.waitDurable(ctx, s.cfg.Kind.StorePrefix(), h.Hash()); err != nil {
+		// go-header's store logs a failed write and retries it with the
+		// next append only: bound the wait, so the caller hears of it.
+		waitCtx, cancel := context.WithTimeout(ctx, durableTimeout)
+		err := s.watcher.waitDurable(waitCtx, s.cfg.Kind.StorePrefix(), h.Hash())
+		cancel()
+		if err != nil {
 			return fmt.Errorf("publish %s %d: %w", s.cfg.Kind, h.Height(), err)
 		}
 	}

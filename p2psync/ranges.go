@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/celestiaorg/go-header"
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
@@ -51,15 +52,36 @@ type ahead[H Header[H]] struct {
 }
 
 // GetRangeByHeight returns the headers (from.Height(), to), verified.
+//
+// It keeps trying until it has them or ctx ends. The syncer retries a
+// failed sync only when a new head arrives: on a quiet chain, or with the
+// sequencer down, a range given up on would leave the node behind for good.
+// Every attempt asks the peers connected at that moment, so peers that
+// join later are used.
 func (g *netGetter[H]) GetRangeByHeight(ctx context.Context, from H, to uint64) ([]H, error) {
 	hs, err := g.takeAhead(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
-	if hs == nil {
-		if hs, err = g.fetchRange(ctx, from, to, true); err != nil {
-			return nil, err
+	pause := g.s.cfg.InitRetryMin
+	var lastLogged time.Time
+	for hs == nil {
+		if hs, err = g.fetchRange(ctx, from, to, true); err == nil {
+			break
 		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if time.Since(lastLogged) > time.Minute {
+			g.s.log.Warn("range fetch failed; retrying", "from", from.Height()+1, "to", to-1, "err", err, "retry_in", pause)
+			lastLogged = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, g.s.cfg.InitRetryMax)
 	}
 	g.fetchAhead(hs[len(hs)-1])
 	return hs, nil
@@ -133,7 +155,7 @@ func (g *netGetter[H]) runAhead(ctx context.Context, a *ahead[H]) {
 			return
 		}
 	}
-	// No fallback here: a range that fails is fetched again when asked for.
+	// A range that fails is fetched again when the syncer asks for it.
 	a.hs, a.err = g.fetchRange(ctx, a.anchor, a.to, verified)
 }
 
@@ -149,14 +171,19 @@ func (g *netGetter[H]) close() {
 	g.wg.Wait()
 }
 
-// fetchRange fetches (from.Height(), to) as concurrent chunks. from is
-// verified when the syncer gave it; then a failure falls back to
-// go-header's sequential fetch.
+// fetchRange fetches (from.Height(), to) as concurrent chunks.
+//
+// Only when no connected peer is known to serve the exchange yet (identify
+// has not reported its protocols) does it try go-header's own fetch, which
+// tracks every connection, and then only for a bounded time: go-header's
+// session waits for a peer until its context ends, and the syncer's context
+// never does, so an unbounded fallback could hang the syncer for good.
 func (g *netGetter[H]) fetchRange(ctx context.Context, from H, to uint64, verified bool) ([]H, error) {
 	hs, err := g.parallelRange(ctx, from, to, verified)
-	if err != nil && verified && ctx.Err() == nil {
-		g.s.log.Debug("range fetch failed; falling back to go-header's", "from", from.Height()+1, "to", to-1, "err", err)
-		return g.Getter.GetRangeByHeight(ctx, from, to)
+	if errors.Is(err, errNoServingPeers) && verified && ctx.Err() == nil {
+		fctx, cancel := context.WithTimeout(ctx, 2*g.s.cfg.RequestTimeout)
+		defer cancel()
+		return g.Getter.GetRangeByHeight(fctx, from, to)
 	}
 	return hs, err
 }
@@ -250,10 +277,7 @@ func (g *netGetter[H]) fetchChunk(ctx context.Context, anchor H, end uint64, ver
 			return nil, fmt.Errorf("headers %d to %d: %w", start, end-1, errors.Join(append(errs, err)...))
 		}
 		next := prev.Height() + 1
-		reqCtx, cancel := context.WithTimeout(ctx, g.s.cfg.RequestTimeout)
-		hs, err := requestFrom[H](reqCtx, g.s.net.Host(), p, g.s.proto,
-			&p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: next}, Amount: end - next}, g.s.checkHeader)
-		cancel()
+		hs, err := g.request(ctx, p, &p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: next}, Amount: end - next})
 		if err == nil {
 			err = extends(prev, hs, p, verified || prevFrom == p)
 		}
@@ -298,10 +322,28 @@ func extends[H Header[H]](prev H, hs []H, from peer.ID, prevTrusted bool) error 
 	return nil
 }
 
+// maxInFlight bounds the getter's concurrent requests, below what one
+// server admits from one peer (Limits.PerPeerConcurrent), so that even with
+// a single peer nothing is refused.
+const maxInFlight = 12
+
+// request sends one request to p, holding one of the maxInFlight slots.
+func (g *netGetter[H]) request(ctx context.Context, p peer.ID, req *p2p_pb.HeaderRequest) ([]H, error) {
+	select {
+	case g.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-g.slots }()
+	reqCtx, cancel := context.WithTimeout(ctx, g.s.cfg.RequestTimeout)
+	defer cancel()
+	return requestFrom[H](reqCtx, g.s.net.Host(), p, g.s.proto, req, g.s.checkHeader)
+}
+
 // pickPeer returns a serving peer not in tried: the i-th, in rotation, of
 // those with the fewest strikes.
 func (g *netGetter[H]) pickPeer(i int, tried map[peer.ID]bool) (peer.ID, error) {
-	peers := servingPeers(g.s.net.Host(), g.s.proto, g.s.net.SeedIDs(), headPeers)
+	peers := servingPeers(g.s.net.Host(), g.s.proto, g.s.net.SeedIDs(), 1<<10)
 	peers = slices.DeleteFunc(peers, func(p peer.ID) bool { return tried[p] })
 	if len(peers) == 0 {
 		if len(tried) > 0 {
@@ -328,10 +370,7 @@ func (g *netGetter[H]) fetchAnchor(ctx context.Context, height uint64, i int) (H
 		if err != nil {
 			return zero, fmt.Errorf("anchor header %d: %w", height, errors.Join(append(errs, err)...))
 		}
-		reqCtx, cancel := context.WithTimeout(ctx, g.s.cfg.RequestTimeout)
-		hs, err := requestFrom[H](reqCtx, g.s.net.Host(), p, g.s.proto,
-			&p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: height}, Amount: 1}, g.s.checkHeader)
-		cancel()
+		hs, err := g.request(ctx, p, &p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: height}, Amount: 1})
 		if err == nil && hs[0].Height() != height {
 			err = &peerFault{peer: p, err: fmt.Errorf("answered header %d where %d was asked for", hs[0].Height(), height)}
 		}

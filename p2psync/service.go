@@ -48,6 +48,7 @@ type Service[H Header[H]] struct {
 	subscription header.Subscription[H]
 	server       *hp2p.ExchangeServer[H]
 	limiter      *requestLimiter // in front of the server (limits.go)
+	work         inflight        // server handlers and gossip validations running
 	serving      atomic.Bool     // the server is started
 	exchange     *hp2p.Exchange[H]
 	getter       *netGetter[H] // the syncer's view of the network
@@ -59,9 +60,9 @@ type Service[H Header[H]] struct {
 	// validator accepts them without asking the syncer.
 	publishing sync.Map
 	gossip     gossipCounts
-	strikes    strikes  // peers' recent failures to answer
-	refusedLog sync.Map // peer.ID -> time.Time of the last refusal logged
-	banned     sync.Map // peer.ID -> struct{}: peers this service banned
+	strikes    strikes     // peers' recent failures to answer
+	refusedLog onceAMinute // when each peer's refused requests were last logged
+	banned     sync.Map    // peer.ID -> struct{}: peers this service banned
 
 	plan          InitPlan
 	initMu        sync.Mutex // serialises initialisation and Publish
@@ -73,6 +74,7 @@ type Service[H Header[H]] struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	stops   []func(context.Context) error // components to stop, in start order
+	begun   atomic.Bool
 	stopped atomic.Bool
 }
 
@@ -100,6 +102,9 @@ func New[H Header[H]](cfg Config, net Network, ds datastore.Batching) (*Service[
 // they run: a service without a stored head initialises in the background.
 // After a failed Start, call Stop to release what was started.
 func (s *Service[H]) Start(ctx context.Context) error {
+	if !s.begun.CompareAndSwap(false, true) {
+		return errors.New("sync service already started")
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	if err := s.start(ctx, runCtx); err != nil {
@@ -160,7 +165,7 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 	s.wg.Add(1)
 	go s.drainGossip(runCtx)
 
-	s.limiter = newRequestLimiter(s.cfg.Limits, s.logRefused)
+	s.limiter = newRequestLimiter(s.cfg.Limits, &s.work, s.logRefused)
 	server, err := hp2p.NewExchangeServer[H](limitedHost{Host: s.net.Host(), lim: s.limiter}, st,
 		hp2p.WithNetworkID[hp2p.ServerParameters](networkID), hp2p.WithMetrics[hp2p.ServerParameters](),
 		// A peer gets 5 s, not go-header's minute, to send its request: a
@@ -205,9 +210,15 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 	s.exchange = ex
 	s.stops = append(s.stops, ex.Stop)
 
-	s.getter = &netGetter[H]{Getter: ex, s: s, ahead: make(map[uint64]*ahead[H])}
+	s.getter = &netGetter[H]{Getter: ex, s: s, ahead: make(map[uint64]*ahead[H]), slots: make(chan struct{}, maxInFlight)}
 	syncer, err := gosync.NewSyncer[H](s.getter, st, syncerSubscriber[H]{s},
-		gosync.WithBlockTime(s.cfg.BlockTime), gosync.WithMetrics())
+		gosync.WithBlockTime(s.cfg.BlockTime), gosync.WithMetrics(),
+		// go-header re-trusts any head a peer offers once the stored one
+		// is older than its trusting period (two weeks by default), a rule
+		// for validator sets that unbond. Here trust comes from the genesis
+		// key, which does not expire: a node offline for a month resumes
+		// from its own head like any other.
+		gosync.WithTrustingPeriod(trustForever))
 	if err != nil {
 		return fmt.Errorf("create syncer: %w", err)
 	}
@@ -244,16 +255,17 @@ func (s *Service[H]) startServer(ctx context.Context) error {
 	return nil
 }
 
+// trustForever is the syncer's trusting period: about a century.
+const trustForever = 100 * 365 * 24 * time.Hour
+
 // requestReadDeadline bounds how long the server waits for a request.
 const requestReadDeadline = 5 * time.Second
 
 // logRefused logs a peer's refused requests at most once a minute per peer.
 func (s *Service[H]) logRefused(p peer.ID, why string) {
-	now := time.Now()
-	if last, ok := s.refusedLog.Load(p); ok && now.Sub(last.(time.Time)) < time.Minute {
+	if !s.refusedLog.allow(p) {
 		return
 	}
-	s.refusedLog.Store(p, now)
 	s.log.Warn("refusing exchange requests from peer", "peer", p, "reason", why, "refused_total", s.limiter.refused.Load())
 }
 
@@ -285,6 +297,9 @@ func (s *Service[H]) Stop(ctx context.Context) error {
 	if s.getter != nil {
 		s.getter.close()
 	}
+	// go-header's server and validators may still be running for peers;
+	// end that work before the components beneath it stop.
+	s.work.close()
 	for i := len(s.stops) - 1; i >= 0; i-- {
 		errs = append(errs, s.stops[i](ctx))
 	}

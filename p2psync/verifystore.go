@@ -56,6 +56,9 @@ func VerifyStore[H Header[H]](ctx context.Context, ds datastore.Batching, kind K
 	if err := checkSequencer(g, head); err != nil {
 		return StoreReport{}, fmt.Errorf("%w: %s head: %w", ErrCorruptStore, kind, err)
 	}
+	if err := checkIndexed(ctx, st, head); err != nil {
+		return StoreReport{}, fmt.Errorf("%w: %s: %w", ErrCorruptStore, kind, err)
+	}
 
 	cur := head
 	for cur.Height() > first {
@@ -72,9 +75,8 @@ func VerifyStore[H Header[H]](ctx context.Context, ds datastore.Batching, kind K
 		if err := prev.Verify(cur); err != nil {
 			return StoreReport{}, fmt.Errorf("%w: %s header %d does not extend %d: %w", ErrCorruptStore, kind, cur.Height(), prev.Height(), err)
 		}
-		indexed, err := st.GetByHeight(ctx, prev.Height())
-		if err != nil || !bytes.Equal(indexed.Hash(), prev.Hash()) {
-			return StoreReport{}, fmt.Errorf("%w: %s height index at %d does not name %s (err %v)", ErrCorruptStore, kind, prev.Height(), prev.Hash(), err)
+		if err := checkIndexed(ctx, st, prev); err != nil {
+			return StoreReport{}, fmt.Errorf("%w: %s: %w", ErrCorruptStore, kind, err)
 		}
 		cur = prev
 	}
@@ -82,4 +84,16 @@ func VerifyStore[H Header[H]](ctx context.Context, ds datastore.Batching, kind K
 		return StoreReport{}, fmt.Errorf("%w: %s first header: %w", ErrCorruptStore, kind, err)
 	}
 	return StoreReport{From: cur.Height(), Head: head.Height()}, nil
+}
+
+// checkIndexed reports whether the store's height index names h.
+func checkIndexed[H Header[H]](ctx context.Context, st *hstore.Store[H], h H) error {
+	indexed, err := st.GetByHeight(ctx, h.Height())
+	if err != nil {
+		return fmt.Errorf("height index at %d: %w", h.Height(), err)
+	}
+	if !bytes.Equal(indexed.Hash(), h.Hash()) {
+		return fmt.Errorf("height index at %d does not name %s", h.Height(), h.Hash())
+	}
+	return nil
 }
