@@ -28,6 +28,11 @@ type netGetter[H Header[H]] struct {
 }
 
 func (g *netGetter[H]) Head(ctx context.Context, opts ...header.HeadOption[H]) (H, error) {
+	if !g.s.work.enter(nil) {
+		var zero H
+		return zero, ErrNotRunning
+	}
+	defer g.s.work.leave(nil)
 	var params header.HeadParams[H]
 	for _, opt := range opts {
 		opt(&params)

@@ -59,6 +59,12 @@ type ahead[H Header[H]] struct {
 // Every attempt asks the peers connected at that moment, so peers that
 // join later are used.
 func (g *netGetter[H]) GetRangeByHeight(ctx context.Context, from H, to uint64) ([]H, error) {
+	// The syncer does not wait for its own work on Stop; this call is
+	// most of it, so the service does.
+	if !g.s.work.enter(nil) {
+		return nil, ErrNotRunning
+	}
+	defer g.s.work.leave(nil)
 	hs, err := g.takeAhead(ctx, from, to)
 	if err != nil {
 		return nil, err
