@@ -43,6 +43,24 @@ func newChain(t *testing.T) (*types.Signer, *types.Genesis) {
 	return s, &types.Genesis{ChainID: "gm", InitialHeight: 1, GenesisTime: time.Now().UTC(), SequencerPubKey: s.PublicKey()}
 }
 
+// threeBlocksThenNext starts a sequencer on ds, produces three blocks and
+// signs (without publishing) block 4 carrying tx: the setting of a crash.
+func threeBlocksThenNext(t *testing.T, signer *types.Signer, g *types.Genesis, ds datastore.Batching, tx string) (*Node, *types.SignedHeader, types.Data) {
+	t.Helper()
+	ctx := context.Background()
+	n, err := idleSequencer(t, signer, g, ds)
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, n.producer.produce(ctx))
+	}
+	head, err := n.blocks.Head(ctx)
+	require.NoError(t, err)
+	data := types.Data{Txs: [][]byte{[]byte(tx)}}
+	sh, err := signer.SignNext(head.SignedHeader(), time.Now(), &data)
+	require.NoError(t, err)
+	return n, sh, data
+}
+
 // A crash between publishing a block and its header leaves the header store
 // one behind; the restarted sequencer recovers the header from the block
 // before producing anything new.
@@ -50,17 +68,8 @@ func TestRestartRecoversHeaderFromBlock(t *testing.T) {
 	ctx := context.Background()
 	signer, g := newChain(t)
 	ds := store.Memory()
-	n, err := idleSequencer(t, signer, g, ds)
-	require.NoError(t, err)
-	for i := 0; i < 3; i++ {
-		require.NoError(t, n.producer.produce(ctx))
-	}
+	n, sh, data := threeBlocksThenNext(t, signer, g, ds, "tx")
 	// The crash: block 4 is stored, its header is not.
-	head, err := n.blocks.Head(ctx)
-	require.NoError(t, err)
-	data := types.Data{Txs: [][]byte{[]byte("tx")}}
-	sh, err := signer.SignNext(head.SignedHeader(), time.Now(), &data)
-	require.NoError(t, err)
 	require.NoError(t, n.blocks.Publish(ctx, types.NewBlock(sh, data)))
 	require.Equal(t, uint64(3), n.headers.Height())
 	require.NoError(t, n.Stop(ctx))
@@ -86,16 +95,7 @@ func TestRestartRepublishesJournaledBlock(t *testing.T) {
 	ctx := context.Background()
 	signer, g := newChain(t)
 	ds := store.Memory()
-	n, err := idleSequencer(t, signer, g, ds)
-	require.NoError(t, err)
-	for i := 0; i < 3; i++ {
-		require.NoError(t, n.producer.produce(ctx))
-	}
-	head, err := n.blocks.Head(ctx)
-	require.NoError(t, err)
-	data := types.Data{Txs: [][]byte{[]byte("seen by peers, lost by the store")}}
-	sh, err := signer.SignNext(head.SignedHeader(), time.Now(), &data)
-	require.NoError(t, err)
+	n, sh, data := threeBlocksThenNext(t, signer, g, ds, "seen by peers, lost by the store")
 	enc, err := types.NewBlock(sh, data).MarshalBinary()
 	require.NoError(t, err)
 	require.NoError(t, ds.Put(ctx, journalKey, enc)) // journaled; the crash comes before the stores
