@@ -30,8 +30,9 @@ import (
 // verified chunk before it ended with; a chunk whose anchor does not line up
 // is fetched again from the verified one. By induction from the trusted
 // header the syncer gives, everything returned is one verified chain, which
-// the store verifies once more as it appends. If all else fails the getter
-// falls back to go-header's own fetch.
+// the store verifies once more as it appends. A range the syncer asked for
+// is retried until it arrives (see GetRangeByHeight); go-header's own fetch
+// is used only while no peer is known to serve the protocol (fetchRange).
 
 // rangesAhead is how many ranges the getter fetches ahead of the syncer.
 const rangesAhead = 2
