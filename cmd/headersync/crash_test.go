@@ -209,11 +209,7 @@ func TestFullNodeSurvivesKill9DuringCatchup(t *testing.T) {
 
 	full.terminate()
 	seq.terminate()
-	fullHeads, seqHeads := checkHome(t, fullHome), checkHome(t, seqHome)
-	require.GreaterOrEqual(t, fullHeads.headers, target)
-	require.GreaterOrEqual(t, fullHeads.blocks, target)
-	require.GreaterOrEqual(t, seqHeads.headers, target)
-	require.GreaterOrEqual(t, seqHeads.blocks, target)
+	requireStoredAtLeast(t, target, fullHome, seqHome)
 }
 
 // A sequencer killed with SIGKILL while producing a block every 20 ms
@@ -285,11 +281,7 @@ func TestSequencerSurvivesKill9(t *testing.T) {
 
 	full.terminate()
 	seq.terminate()
-	seqHeads, fullHeads := checkHome(t, seqHome), checkHome(t, fullHome)
-	require.GreaterOrEqual(t, seqHeads.headers, target)
-	require.GreaterOrEqual(t, seqHeads.blocks, target)
-	require.GreaterOrEqual(t, fullHeads.headers, target)
-	require.GreaterOrEqual(t, fullHeads.blocks, target)
+	requireStoredAtLeast(t, target, fullHome, seqHome)
 }
 
 // The sequencer's store shows a new block (API, exchange) a moment before it
@@ -332,4 +324,15 @@ func TestSequencerNeverResignsAVisibleBlock(t *testing.T) {
 	}
 	t.Logf("caught %d blocks visible before durable; %d of them lost by the store and republished", windows, lost)
 	seq.terminate()
+}
+
+// requireStoredAtLeast checks each stopped home offline and requires its
+// header and block chains to reach target.
+func requireStoredAtLeast(t *testing.T, target uint64, homes ...string) {
+	t.Helper()
+	for _, home := range homes {
+		heads := checkHome(t, home)
+		require.GreaterOrEqual(t, heads.headers, target, "%s headers", home)
+		require.GreaterOrEqual(t, heads.blocks, target, "%s blocks", home)
+	}
 }
