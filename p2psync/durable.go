@@ -13,29 +13,63 @@ import (
 
 // go-header's store appends asynchronously: Append returns once the headers
 // are queued, and a background loop writes them later, each batch ending with
-// the "head" key that a restarted store resumes from. A sequencer must not
-// gossip a header that a crash could take back, or it would sign a different
-// header at the same height after restarting. So its store runs over a
-// commitWatcher, and Publish waits until the durable head is the header it
-// appended.
+// the "head" key that a restarted store resumes from.
+//
+// What a reader of the datastore sees is not what is on disk. pebble makes a
+// committed batch visible to readers before its write-ahead log is synced,
+// and only the committing call waits for the sync. A node that read the head
+// key to report its durable height could report a batch that a kill -9 then
+// took back (issue 13, finding 5: the full node lost one whole batch after
+// reporting it durable, about one run in four), and a sequencer waiting for
+// its header to be durable could return, and gossip it, before it was.
+//
+// So the commitWatcher learns the durable head from the writes themselves:
+// the head record a batch puts becomes durable only when that batch's Commit
+// has returned without error (with the node's synced pebble, after fsync).
 
 // headKey is where go-header's store records its head (store/keys.go), under
 // the store prefix: a restarted store reads its head from there.
 const headKey = "head"
 
-// commitWatcher is a datastore that signals every committed batch.
+// commitWatcher is a datastore that tracks the store's durable head: the
+// head record of the last batch whose commit returned.
 type commitWatcher struct {
 	datastore.Batching
+	head datastore.Key // the store's head record, prefix included
 
 	mu        sync.Mutex
-	committed chan struct{} // closed, and replaced, by each successful commit
+	durable   []byte        // the durable head record; nil while none is stored
+	committed chan struct{} // closed, and replaced, when durable changes
 }
 
-func newCommitWatcher(ds datastore.Batching) *commitWatcher {
-	return &commitWatcher{Batching: ds, committed: make(chan struct{})}
+// newCommitWatcher wraps ds for the store under prefix. The head record ds
+// holds now is durable: it was recovered from disk when ds was opened.
+func newCommitWatcher(ctx context.Context, ds datastore.Batching, prefix string) (*commitWatcher, error) {
+	w := &commitWatcher{Batching: ds, head: datastore.NewKey(prefix).ChildString(headKey), committed: make(chan struct{})}
+	raw, err := ds.Get(ctx, w.head)
+	switch {
+	case errors.Is(err, datastore.ErrNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("read stored head: %w", err)
+	default:
+		w.durable = raw
+	}
+	return w, nil
 }
 
-// Batch wraps the underlying batch so its commit is signalled.
+// Put records the head as durable once the write returns.
+func (w *commitWatcher) Put(ctx context.Context, key datastore.Key, value []byte) error {
+	if err := w.Batching.Put(ctx, key, value); err != nil {
+		return err
+	}
+	if key == w.head {
+		w.setDurable(value)
+	}
+	return nil
+}
+
+// Batch wraps the underlying batch so that the head it writes counts as
+// durable only after its commit returns.
 func (w *commitWatcher) Batch(ctx context.Context) (datastore.Batch, error) {
 	b, err := w.Batching.Batch(ctx)
 	if err != nil {
@@ -44,56 +78,39 @@ func (w *commitWatcher) Batch(ctx context.Context) (datastore.Batch, error) {
 	return &watchedBatch{Batch: b, w: w}, nil
 }
 
-// changed returns a channel closed at the next successful commit.
-func (w *commitWatcher) changed() <-chan struct{} {
+func (w *commitWatcher) setDurable(record []byte) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.committed
-}
-
-func (w *commitWatcher) signal() {
-	w.mu.Lock()
+	w.durable = bytes.Clone(record)
 	close(w.committed)
 	w.committed = make(chan struct{})
 	w.mu.Unlock()
 }
 
-type watchedBatch struct {
-	datastore.Batch
-	w *commitWatcher
-}
-
-func (b *watchedBatch) Commit(ctx context.Context) error {
-	if err := b.Batch.Commit(ctx); err != nil {
-		return err
-	}
-	b.w.signal()
-	return nil
-}
-
-// durableHead reads the head hash a restarted store would resume from.
-func durableHead(ctx context.Context, ds datastore.Read, prefix string) (header.Hash, error) {
-	raw, err := ds.Get(ctx, datastore.NewKey(prefix).ChildString(headKey))
-	if err != nil {
-		return nil, err
+// durableHead returns the hash of the durable head and a channel closed when
+// it changes. The hash is nil while no head is durable.
+func (w *commitWatcher) durableHead() (header.Hash, <-chan struct{}, error) {
+	w.mu.Lock()
+	raw, changed := w.durable, w.committed
+	w.mu.Unlock()
+	if raw == nil {
+		return nil, changed, nil
 	}
 	var h header.Hash
 	if err := h.UnmarshalJSON(raw); err != nil {
-		return nil, fmt.Errorf("decode stored head: %w", err)
+		return nil, changed, fmt.Errorf("decode stored head: %w", err)
 	}
-	return h, nil
+	return h, changed, nil
 }
 
 // waitDurable blocks until the store's durable head is hash.
-func (w *commitWatcher) waitDurable(ctx context.Context, prefix string, hash header.Hash) error {
+func (w *commitWatcher) waitDurable(ctx context.Context, hash header.Hash) error {
 	for {
-		changed := w.changed()
-		head, err := durableHead(ctx, w.Batching, prefix)
-		switch {
-		case err == nil && bytes.Equal(head, hash):
-			return nil
-		case err != nil && !errors.Is(err, datastore.ErrNotFound):
+		head, changed, err := w.durableHead()
+		if err != nil {
 			return fmt.Errorf("read durable head: %w", err)
+		}
+		if bytes.Equal(head, hash) {
+			return nil
 		}
 		select {
 		case <-changed:
@@ -101,4 +118,37 @@ func (w *commitWatcher) waitDurable(ctx context.Context, prefix string, hash hea
 			return fmt.Errorf("wait for header %s to be written: %w", hash, ctx.Err())
 		}
 	}
+}
+
+type watchedBatch struct {
+	datastore.Batch
+	w    *commitWatcher
+	head []byte // the head record this batch writes, if any
+}
+
+func (b *watchedBatch) Put(ctx context.Context, key datastore.Key, value []byte) error {
+	if err := b.Batch.Put(ctx, key, value); err != nil {
+		return err
+	}
+	if key == b.w.head {
+		b.head = bytes.Clone(value)
+	}
+	return nil
+}
+
+func (b *watchedBatch) Delete(ctx context.Context, key datastore.Key) error {
+	if key == b.w.head {
+		return errors.New("p2psync: deleting the store's head record is not supported")
+	}
+	return b.Batch.Delete(ctx, key)
+}
+
+func (b *watchedBatch) Commit(ctx context.Context) error {
+	if err := b.Batch.Commit(ctx); err != nil {
+		return err
+	}
+	if b.head != nil {
+		b.w.setDurable(b.head)
+	}
+	return nil
 }

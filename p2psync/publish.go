@@ -49,7 +49,7 @@ func (s *Service[H]) Publish(ctx context.Context, h H) error {
 		// go-header's store logs a failed write and retries it with the
 		// next append only: bound the wait, so the caller hears of it.
 		waitCtx, cancel := context.WithTimeout(ctx, durableTimeout)
-		err := s.watcher.waitDurable(waitCtx, s.cfg.Kind.StorePrefix(), h.Hash())
+		err := s.watcher.waitDurable(waitCtx, h.Hash())
 		cancel()
 		if err != nil {
 			return fmt.Errorf("publish %s %d: %w", s.cfg.Kind, h.Height(), err)

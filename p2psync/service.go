@@ -39,7 +39,7 @@ type Service[H Header[H]] struct {
 	cfg     Config
 	net     Network
 	ds      datastore.Batching
-	watcher *commitWatcher // sequencer only: tells when a header is durable
+	watcher *commitWatcher // under the store: knows which head is on disk
 	log     *slog.Logger
 	proto   protocol.ID
 
@@ -118,12 +118,16 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 	networkID := s.cfg.Kind.NetworkID(chainID)
 	prefix := s.cfg.Kind.StorePrefix()
 
-	ds, batch := s.ds, s.cfg.WriteBatchSize
-	if s.cfg.Sequencer {
-		s.watcher = newCommitWatcher(s.ds)
-		ds, batch = s.watcher, 1
+	watcher, err := newCommitWatcher(ctx, s.ds, prefix)
+	if err != nil {
+		return err
 	}
-	st, err := hstore.NewStore[H](ds, hstore.WithStorePrefix(prefix), hstore.WithWriteBatchSize(batch), hstore.WithMetrics())
+	s.watcher = watcher
+	batch := s.cfg.WriteBatchSize
+	if s.cfg.Sequencer {
+		batch = 1 // each published header is written, and waited for, alone
+	}
+	st, err := hstore.NewStore[H](watcher, hstore.WithStorePrefix(prefix), hstore.WithWriteBatchSize(batch), hstore.WithMetrics())
 	if err != nil {
 		return fmt.Errorf("create store: %w", err)
 	}

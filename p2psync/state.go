@@ -73,10 +73,11 @@ func (s *Service[H]) State(ctx context.Context) State {
 	return st
 }
 
-// durableHeight reads the head a restarted store would resume from.
+// durableHeight is the height of the head a restarted store would resume
+// from: the last one whose write has returned, never one merely visible.
 func (s *Service[H]) durableHeight(ctx context.Context) uint64 {
-	hash, err := durableHead(ctx, s.ds, s.cfg.Kind.StorePrefix())
-	if err != nil {
+	hash, _, err := s.watcher.durableHead()
+	if err != nil || hash == nil {
 		return 0
 	}
 	h, err := s.store.Get(ctx, hash)
