@@ -79,4 +79,12 @@ type CrossCheckStatus struct {
 type SequencerStatus struct {
 	Produced   uint64 `json:"blocks_produced"`
 	PendingTxs int    `json:"pending_txs"`
+	// SignedHeight is the last height the sequencer signed (its signing
+	// state); it never signs a height at or below it again.
+	SignedHeight uint64 `json:"signed_height"`
+	// WaitingForHeight, while not 0, is the height the sequencer needs from
+	// its peers before it produces again (its data/ lacks what it signed).
+	WaitingForHeight uint64 `json:"waiting_for_height,omitempty"`
+	// Halted says why production stopped for good, if it did.
+	Halted string `json:"halted,omitempty"`
 }

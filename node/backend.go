@@ -48,7 +48,7 @@ func (n *Node) Status(ctx context.Context) api.Status {
 		}
 	}
 	if n.producer != nil {
-		st.Sequencer = &api.SequencerStatus{Produced: n.producer.produced.Load(), PendingTxs: n.producer.pool.len()}
+		st.Sequencer = n.producer.status()
 	}
 	return st
 }

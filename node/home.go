@@ -11,6 +11,7 @@ import (
 
 	"github.com/headersync/headersync/config"
 	"github.com/headersync/headersync/p2p"
+	"github.com/headersync/headersync/signstate"
 	"github.com/headersync/headersync/types"
 )
 
@@ -103,6 +104,9 @@ func InitHome(home config.Home, o InitOptions) (_ peer.ID, err error) {
 			GenesisTime:     time.Now().UTC().Truncate(time.Second),
 			SequencerPubKey: signer.PublicKey(),
 		}
+		if err := signstate.Create(home.SigningStateFile(), genesis); err != nil {
+			return "", fmt.Errorf("init home: %w", err)
+		}
 	}
 	if err := genesis.Save(home.GenesisFile()); err != nil {
 		return "", fmt.Errorf("init home: %w", err)
@@ -142,6 +146,7 @@ func FromHome(home config.Home, cfg config.NodeConfig) (Options, error) {
 		if o.Signer, err = config.LoadSequencerKey(home.SequencerKeyFile()); err != nil {
 			return Options{}, err
 		}
+		o.SigningState = home.SigningStateFile()
 	}
 	return o, nil
 }

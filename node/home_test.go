@@ -9,6 +9,7 @@ import (
 
 	"github.com/headersync/headersync/config"
 	"github.com/headersync/headersync/node"
+	"github.com/headersync/headersync/signstate"
 	"github.com/headersync/headersync/types"
 )
 
@@ -26,6 +27,9 @@ func TestInitHome(t *testing.T) {
 	signer, err := config.LoadSequencerKey(seqHome.SequencerKeyFile())
 	require.NoError(t, err)
 	require.Equal(t, signer.PublicKey(), genesis.SequencerPubKey, "the genesis names the sequencer's new key")
+	guard, err := signstate.Load(seqHome.SigningStateFile(), signer, genesis)
+	require.NoError(t, err, "init creates the signing state")
+	require.Zero(t, guard.Height(), "a new sequencer has signed nothing")
 
 	_, err = node.InitHome(seqHome, node.InitOptions{Role: config.RoleSequencer, ChainID: "gm"})
 	require.ErrorIs(t, err, node.ErrHomeExists)

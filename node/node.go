@@ -17,6 +17,7 @@ import (
 	"github.com/headersync/headersync/config"
 	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync"
+	"github.com/headersync/headersync/signstate"
 	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
 )
@@ -27,6 +28,11 @@ type Options struct {
 	Genesis  *types.Genesis
 	Identity crypto.PrivKey // libp2p identity
 	Signer   *types.Signer  // the sequencer's key; sequencer only
+	// SigningState is the sequencer's signing state file (sequencer only):
+	// the last block it signed, its protection against signing a height
+	// twice. A missing file is created from the stored head (a home from
+	// before signing state).
+	SigningState string
 	// DataDir holds the pebble datastore. Alternatively Datastore supplies
 	// one (tests); the node does not close a supplied datastore.
 	DataDir   string
@@ -95,6 +101,8 @@ func New(o Options) (*Node, error) {
 		return nil, errors.New("new node: a sequencer needs its signing key")
 	case cfg.Role == config.RoleSequencer && !bytes.Equal(o.Signer.PublicKey(), o.Genesis.SequencerPubKey):
 		return nil, fmt.Errorf("new node: the sequencer key %x is not the genesis sequencer_pubkey %x", []byte(o.Signer.PublicKey()), []byte(o.Genesis.SequencerPubKey))
+	case cfg.Role == config.RoleSequencer && o.SigningState == "":
+		return nil, errors.New("new node: a sequencer needs its signing state file")
 	case cfg.Role != config.RoleSequencer && o.Signer != nil:
 		return nil, fmt.Errorf("new node: a %s node signs nothing; it takes no sequencer key", cfg.Role)
 	}
@@ -132,7 +140,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 	}()
 
-	if err := n.openDatastore(); err != nil {
+	if err = n.openDatastore(); err != nil {
 		return err
 	}
 	// The client would tear itself down when ctx ends, under the services
@@ -142,18 +150,34 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.stops = append(n.stops, func(context.Context) error { return n.p2p.Close() })
 
-	if err := n.startServices(ctx); err != nil {
+	var guard *signstate.Guard
+	var recoverTo uint64
+	if n.cfg.Role == config.RoleSequencer {
+		if guard, recoverTo, err = n.loadSigningState(ctx); err != nil {
+			return err
+		}
+	}
+	if err := n.startServices(ctx, recoverTo); err != nil {
 		return err
 	}
 
 	switch n.cfg.Role {
 	case config.RoleSequencer:
 		n.producer = &producer{
-			signer: n.opts.Signer, genesis: n.genesis, blockTime: time.Duration(n.cfg.BlockTime),
+			guard: guard, genesis: n.genesis, blockTime: time.Duration(n.cfg.BlockTime),
 			headers: n.headers, blocks: n.blocks, pool: new(mempool), journal: n.ds, log: n.log.With("component", "producer"),
 		}
-		if err := n.producer.reconcile(ctx); err != nil {
-			return fmt.Errorf("recover sequencer state: %w", err)
+		if recoverTo == 0 {
+			if err := n.producer.reconcile(ctx); err != nil {
+				return fmt.Errorf("recover sequencer state: %w", err)
+			}
+			if guard == nil {
+				if n.producer.guard, err = n.migrateSigningState(ctx); err != nil {
+					return err
+				}
+			}
+		} else {
+			n.producer.recovering.Store(true)
 		}
 		n.goRun(runCtx, n.producer.run)
 	case config.RoleFull:
@@ -203,7 +227,7 @@ func (n *Node) openDatastore() error {
 	return nil
 }
 
-func (n *Node) startServices(ctx context.Context) error {
+func (n *Node) startServices(ctx context.Context, recoverTo uint64) error {
 	trusted, err := n.cfg.TrustedHashBytes()
 	if err != nil {
 		return err
@@ -212,6 +236,7 @@ func (n *Node) startServices(ctx context.Context) error {
 		Genesis:        n.genesis,
 		Sequencer:      n.cfg.Role == config.RoleSequencer,
 		TrustedHash:    trusted,
+		RecoverTo:      recoverTo,
 		BlockTime:      time.Duration(n.cfg.BlockTime),
 		RequestSize:    n.opts.Sync.RequestSize,
 		WriteBatchSize: n.opts.Sync.WriteBatchSize,

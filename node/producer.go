@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +12,9 @@ import (
 	"github.com/celestiaorg/go-header"
 	"github.com/ipfs/go-datastore"
 
+	"github.com/headersync/headersync/api"
 	"github.com/headersync/headersync/p2psync"
+	"github.com/headersync/headersync/signstate"
 	"github.com/headersync/headersync/types"
 )
 
@@ -30,7 +33,7 @@ import (
 // Each publish returns only once durable, so at most that one block can be
 // missing from the stores.
 type producer struct {
-	signer    *types.Signer
+	guard     *signstate.Guard // signs, recording each block before it leaves
 	genesis   *types.Genesis
 	blockTime time.Duration
 	headers   *p2psync.Service[*types.SignedHeader]
@@ -41,6 +44,10 @@ type producer struct {
 
 	produced atomic.Uint64
 	lastLog  time.Time // of the last failure logged; run's goroutine only
+	// recovering is set while the stores sync the chain back from peers
+	// (awaitChain); halted holds why production stopped for good.
+	recovering atomic.Bool
+	halted     atomic.Pointer[string]
 }
 
 // journalKey holds the last block the sequencer signed.
@@ -51,6 +58,9 @@ var journalKey = datastore.NewKey("/sequencer/last-block")
 // their blocks. Normally there is nothing to do; after a crash, one block.
 func (p *producer) reconcile(ctx context.Context) error {
 	if err := p.recoverJournal(ctx); err != nil {
+		return err
+	}
+	if err := p.recoverSigned(ctx); err != nil {
 		return err
 	}
 	bh, hh := p.blocks.Height(), p.headers.Height()
@@ -101,6 +111,136 @@ func (p *producer) recoverJournal(ctx context.Context) error {
 	return nil
 }
 
+// recoverSigned brings the block store and the signing state together. The
+// state is written before a block leaves the signer, so after a crash the
+// store may lack that one block: it is published again, signature and all.
+// A store above the state means the state was restored from an older backup
+// than data/: the stored blocks prove what was signed, and the state
+// advances to them. (A store more than one block behind is recovered from
+// peers before this runs: see awaitChain.)
+func (p *producer) recoverSigned(ctx context.Context) error {
+	if p.guard == nil {
+		return nil // a home from before signing state: migrated after reconcile
+	}
+	bh := p.blocks.Height()
+	last := p.guard.Last()
+	if last == nil {
+		if bh == 0 {
+			return nil
+		}
+		return p.advance(ctx, 0)
+	}
+	switch {
+	case bh+1 == last.Height() || (bh == 0 && last.Height() == p.genesis.InitialHeight):
+		if err := p.blocks.Publish(ctx, last); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
+			return fmt.Errorf("publish the last signed block %d again: %w", last.Height(), err)
+		}
+		p.log.Info("published the last signed block again", "height", last.Height(), "hash", last.Hash().String())
+		return nil
+	case bh < last.Height():
+		return fmt.Errorf("block store at height %d is behind the last block signed, %d: %w", bh, last.Height(), errBehindSigned)
+	}
+	stored, err := p.blocks.GetByHeight(ctx, last.Height())
+	if err != nil {
+		return fmt.Errorf("read block %d: %w", last.Height(), err)
+	}
+	if !bytes.Equal(stored.Hash(), last.Hash()) {
+		return fmt.Errorf("%w: the stored block %d is %s, the signing state holds %s", errForeignChain, last.Height(), stored.Hash(), last.Hash())
+	}
+	if bh > last.Height() {
+		return p.advance(ctx, last.Height())
+	}
+	return nil
+}
+
+// advance moves the signing state up to the stored block head.
+func (p *producer) advance(ctx context.Context, from uint64) error {
+	head, err := p.blocks.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("read block head: %w", err)
+	}
+	if err := p.guard.Advance(head); err != nil {
+		return err
+	}
+	p.log.Warn("the signing state was behind the stored blocks (restored from an older backup?); advanced it",
+		"from", from, "to", head.Height())
+	return nil
+}
+
+var (
+	// errBehindSigned: the stores lack blocks this sequencer signed.
+	errBehindSigned = errors.New("the stores lack blocks this sequencer signed")
+	// errForeignChain: the chain held here or by peers is not the one this
+	// sequencer signed. Production stops: extending it would fork.
+	errForeignChain = errors.New("the chain does not link to the blocks this sequencer signed")
+)
+
+// awaitChain runs while the stores sync the chain back from peers: it waits
+// until both hold the height below the last block signed, checks that the
+// chain there is the one that block extends, and ends the services'
+// recovery. Until then it says what it waits for, in the log and in status.
+func (p *producer) awaitChain(ctx context.Context) error {
+	last := p.guard.Last()
+	need := last.Height() - 1
+	poll := time.NewTicker(min(p.blockTime, 250*time.Millisecond))
+	defer poll.Stop()
+	began, lastLog := time.Now(), time.Now()
+	for p.headers.Height() < need || p.blocks.Height() < need {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-poll.C:
+		}
+		if time.Since(lastLog) >= 10*time.Second {
+			p.log.Warn("not producing: waiting for peers to provide the chain this sequencer signed",
+				"need_height", need, "headers", p.headers.Height(), "blocks", p.blocks.Height(),
+				"waited", time.Since(began).Round(time.Second))
+			lastLog = time.Now()
+		}
+	}
+	for _, link := range []struct {
+		what string
+		get  func(context.Context, uint64) (header.Hash, error)
+	}{
+		{"block", func(ctx context.Context, h uint64) (header.Hash, error) {
+			b, err := p.blocks.GetByHeight(ctx, h)
+			if err != nil {
+				return nil, err
+			}
+			return b.Hash(), nil
+		}},
+		{"header", func(ctx context.Context, h uint64) (header.Hash, error) {
+			sh, err := p.headers.GetByHeight(ctx, h)
+			if err != nil {
+				return nil, err
+			}
+			return sh.Hash(), nil
+		}},
+	} {
+		got, err := link.get(ctx, need)
+		if err != nil {
+			return fmt.Errorf("read synced %s %d: %w", link.what, need, err)
+		}
+		if !bytes.Equal(got, last.LastHeader()) {
+			return fmt.Errorf("%w: peers gave %s %d %s, but the signed block %d extends %s",
+				errForeignChain, link.what, need, got, last.Height(), last.LastHeader())
+		}
+	}
+	if err := p.blocks.FinishRecovery(ctx); err != nil {
+		return err
+	}
+	if err := p.headers.FinishRecovery(ctx); err != nil {
+		return err
+	}
+	if err := p.reconcile(ctx); err != nil {
+		return err
+	}
+	p.recovering.Store(false)
+	p.log.Info("recovered the signed chain from peers; producing again", "height", p.blocks.Height(),
+		"took", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
 // produce makes one block.
 func (p *producer) produce(ctx context.Context) error {
 	if err := p.reconcile(ctx); err != nil {
@@ -124,12 +264,12 @@ func (p *producer) produce(ctx context.Context) error {
 		}
 		h = types.NextHeader(prev.SignedHeader(), now, &data)
 	}
-	sh, err := p.signer.Sign(h)
+	block, err := p.guard.SignBlock(h, data)
 	if err != nil {
 		p.pool.putBack(txs)
-		return fmt.Errorf("sign header %d: %w", h.Height, err)
+		return fmt.Errorf("sign block %d: %w", h.Height, err)
 	}
-	block := types.NewBlock(sh, data)
+	sh := block.SignedHeader()
 	enc, err := block.MarshalBinary()
 	if err != nil {
 		p.pool.putBack(txs)
@@ -153,8 +293,19 @@ func (p *producer) produce(ctx context.Context) error {
 	return nil
 }
 
-// run produces a block every block time until ctx ends.
+// run produces a block every block time until ctx ends, after recovering
+// the chain from peers if the stores lack what was signed.
 func (p *producer) run(ctx context.Context) {
+	if p.recovering.Load() {
+		if err := p.awaitChain(ctx); err != nil {
+			if ctx.Err() == nil {
+				msg := err.Error()
+				p.halted.Store(&msg)
+				p.log.Error("not producing blocks: restart once the cause is fixed", "err", err)
+			}
+			return
+		}
+	}
 	t := time.NewTicker(p.blockTime)
 	defer t.Stop()
 	for {
@@ -171,4 +322,19 @@ func (p *producer) run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// status reports production for the API.
+func (p *producer) status() *api.SequencerStatus {
+	st := &api.SequencerStatus{Produced: p.produced.Load(), PendingTxs: p.pool.len()}
+	if p.guard != nil {
+		st.SignedHeight = p.guard.Height()
+		if p.recovering.Load() {
+			st.WaitingForHeight = st.SignedHeight - 1
+		}
+	}
+	if msg := p.halted.Load(); msg != nil {
+		st.Halted = *msg
+	}
+	return st
 }

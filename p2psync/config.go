@@ -57,6 +57,12 @@ type Config struct {
 	// Sequencer marks the node that produces the chain: its service is
 	// initialised by its first Publish and runs no syncer.
 	Sequencer bool
+	// RecoverTo, on a sequencer, is the height its store must hold before
+	// it may publish: the height below the last block it signed. A
+	// sequencer whose store is behind it (data/ wiped, or restored from an
+	// older copy) syncs from its peers like a full node until the caller
+	// ends the recovery (FinishRecovery). 0: no recovery.
+	RecoverTo uint64
 	// TrustedHash, when set on a non-sequencer, is the hash of the first
 	// header to trust instead of the genesis header.
 	TrustedHash header.Hash

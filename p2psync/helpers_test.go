@@ -114,6 +114,7 @@ type serviceOpts struct {
 	sequencer      bool
 	trustedHash    header.Hash
 	requestTimeout time.Duration
+	recoverTo      uint64
 }
 
 func startService[H p2psync.Header[H]](t *testing.T, p *testPeer, kind p2psync.Kind, g *types.Genesis, o serviceOpts) *p2psync.Service[H] {
@@ -128,6 +129,7 @@ func startService[H p2psync.Header[H]](t *testing.T, p *testPeer, kind p2psync.K
 		InitRetryMin:   50 * time.Millisecond,
 		InitRetryMax:   500 * time.Millisecond,
 		RequestTimeout: o.requestTimeout,
+		RecoverTo:      o.recoverTo,
 	}, p.client, p.ds)
 	require.NoError(t, err)
 	require.NoError(t, svc.Start(context.Background()))

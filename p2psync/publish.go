@@ -23,6 +23,9 @@ func (s *Service[H]) Publish(ctx context.Context, h H) error {
 	if err := s.started(); err != nil {
 		return err
 	}
+	if s.recovering.Load() {
+		return fmt.Errorf("publish %s %d: %w", s.cfg.Kind, h.Height(), ErrRecovering)
+	}
 	if err := checkSequencer(s.cfg.Genesis, h); err != nil {
 		return fmt.Errorf("publish %s: %w", s.cfg.Kind, err)
 	}
@@ -62,5 +65,33 @@ func (s *Service[H]) Publish(ctx context.Context, h H) error {
 	if err := s.sub.Broadcast(ctx, h); err != nil {
 		return fmt.Errorf("publish %s %d: %w: %w", s.cfg.Kind, h.Height(), ErrBroadcastFailed, err)
 	}
+	return nil
+}
+
+// FinishRecovery ends a sequencer's recovery (Config.RecoverTo): the syncer
+// stops and Publish works again. The caller checks first that the synced
+// chain links to what the sequencer signed. It does nothing on a service
+// that is not recovering.
+func (s *Service[H]) FinishRecovery(ctx context.Context) error {
+	if err := s.started(); err != nil {
+		return err
+	}
+	s.initMu.Lock()
+	defer s.initMu.Unlock()
+	if !s.recovering.Load() {
+		return nil
+	}
+	if !s.initialised.Load() {
+		return fmt.Errorf("finish %s recovery: the store has no chain yet", s.cfg.Kind)
+	}
+	if s.syncerRunning.Load() {
+		if err := s.syncer.Stop(ctx); err != nil {
+			return fmt.Errorf("finish %s recovery: stop syncer: %w", s.cfg.Kind, err)
+		}
+		s.syncerRunning.Store(false)
+		s.syncerVerify.Store(nil)
+	}
+	s.recovering.Store(false)
+	s.log.Info("recovered the chain from peers; publishing again", "height", s.store.Height())
 	return nil
 }

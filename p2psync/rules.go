@@ -30,6 +30,9 @@ var (
 	ErrNotInitialised = errors.New("sync service not initialised")
 	// ErrNotSequencer: Publish on a service that is not the sequencer's.
 	ErrNotSequencer = errors.New("only the sequencer publishes")
+	// ErrRecovering: Publish on a sequencer still syncing its own chain
+	// back from its peers.
+	ErrRecovering = errors.New("sequencer is recovering its chain from peers")
 	// ErrBroadcastFailed: Publish stored the header but could not gossip it;
 	// peers still get it from the exchange.
 	ErrBroadcastFailed = errors.New("stored, but broadcast failed")

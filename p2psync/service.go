@@ -69,6 +69,7 @@ type Service[H Header[H]] struct {
 	initialised   atomic.Bool
 	syncerRunning atomic.Bool
 	initErr       atomic.Pointer[string] // last failed attempt to get the first header
+	recovering    atomic.Bool            // a sequencer syncing its chain back (Config.RecoverTo)
 	candidates    chan H                 // first-header candidates seen in gossip
 
 	cancel  context.CancelFunc
@@ -191,8 +192,14 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 		}
 	}
 
-	s.plan = PlanInit(hasHead, s.cfg.Sequencer, s.cfg.TrustedHash)
-	if s.cfg.Sequencer {
+	recovering := s.cfg.Sequencer && st.Height() < s.cfg.RecoverTo
+	s.recovering.Store(recovering)
+	s.plan = PlanInit(hasHead, s.cfg.Sequencer && !recovering, s.cfg.TrustedHash)
+	if recovering {
+		s.log.Warn("the store is behind what this sequencer signed: syncing it from peers before publishing",
+			"stored_height", st.Height(), "need_height", s.cfg.RecoverTo)
+	}
+	if s.cfg.Sequencer && !recovering {
 		// The sequencer is the chain's only source: it serves and gossips,
 		// and has nothing to sync from anyone.
 		s.initialised.Store(hasHead)

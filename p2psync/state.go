@@ -21,6 +21,10 @@ type State struct {
 	// Height and HeadHash describe the stored head (0 and empty before init).
 	Height   uint64      `json:"height"`
 	HeadHash header.Hash `json:"head_hash,omitempty"`
+	// Recovering is true while a sequencer syncs its own chain back from
+	// its peers; RecoverTo is the height it needs before it may publish.
+	Recovering bool   `json:"recovering,omitempty"`
+	RecoverTo  uint64 `json:"recover_to,omitempty"`
 	// DurableHeight is the height of the head already written to disk: what
 	// a restart after a crash resumes from. It trails Height by the headers
 	// go-header's store has queued but not yet written.
@@ -46,7 +50,10 @@ type GossipCounts struct {
 
 // State reports the service's current state.
 func (s *Service[H]) State(ctx context.Context) State {
-	st := State{Kind: s.cfg.Kind, Initialised: s.initialised.Load()}
+	st := State{Kind: s.cfg.Kind, Initialised: s.initialised.Load(), Recovering: s.recovering.Load()}
+	if st.Recovering {
+		st.RecoverTo = s.cfg.RecoverTo
+	}
 	if s.started() != nil {
 		return st
 	}

@@ -97,3 +97,25 @@ func checkIndexed[H Header[H]](ctx context.Context, st *hstore.Store[H], h H) er
 	}
 	return nil
 }
+
+// StoredHeight returns the height of the chain a service of kind keeps in ds
+// (0 if empty), read before any service opens it: a sequencer compares it
+// with what it signed to decide whether to recover from its peers.
+func StoredHeight[H Header[H]](ctx context.Context, ds datastore.Batching, kind Kind) (uint64, error) {
+	st, err := hstore.NewStore[H](ds, hstore.WithStorePrefix(kind.StorePrefix()))
+	if err != nil {
+		return 0, fmt.Errorf("open %s store: %w", kind, err)
+	}
+	if err := st.Start(ctx); err != nil {
+		return 0, fmt.Errorf("open %s store: %w", kind, err)
+	}
+	defer func() { _ = st.Stop(context.WithoutCancel(ctx)) }() // nothing was written
+	head, err := st.Head(ctx)
+	switch {
+	case errors.Is(err, header.ErrNoHead):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("read stored %s head: %w", kind, err)
+	}
+	return head.Height(), nil
+}
