@@ -156,6 +156,17 @@ func TestInvalidGossipIsRejected(t *testing.T) {
 	attacker.send(future)
 	require.Eventually(t, func() bool { return victim.State(context.Background()).Gossip.Ignored >= ignored+2 }, waitFor, tick)
 	require.Equal(t, rejected, victim.State(context.Background()).Gossip.Rejected)
+	require.Zero(t, victim.State(context.Background()).Gossip.Conflicting, "a late copy of a stored header is no conflict")
+
+	// A second header the sequencer key signed at stored height 5 is
+	// equivocation: ignored (the relayer is not at fault), never stored,
+	// and counted and logged for the operator.
+	otherData := types.Data{Txs: [][]byte{[]byte("another block 5")}}
+	equivocation := sign(types.NextHeader(seq.at(4), seq.at(4).Time().Add(time.Millisecond), &otherData))
+	attacker.send(equivocation)
+	require.Eventually(t, func() bool { return victim.State(context.Background()).Gossip.Conflicting == 1 }, waitFor, tick)
+	require.Equal(t, rejected, victim.State(context.Background()).Gossip.Rejected)
+	forged = append(forged, equivocation)
 
 	seq.publish(3)
 	waitHead(t, victim, seq.head().Hash())

@@ -1,8 +1,10 @@
 package p2psync
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +52,9 @@ func (s *Service[H]) screenGossip(ctx context.Context, h H) error {
 	if err := checkFresh(h); err != nil {
 		return notBlamed(err)
 	}
+	if err := s.checkEquivocation(ctx, h); err != nil {
+		return notBlamed(err)
+	}
 	if v := s.syncerVerify.Load(); v != nil {
 		err := (*v)(ctx, h)
 		// A sequencer-signed header that is late (a height we have, or an
@@ -68,6 +73,30 @@ func (s *Service[H]) screenGossip(ctx context.Context, h H) error {
 	return notBlamed(ErrNotInitialised)
 }
 
+// checkEquivocation returns ErrEquivocation, counted and logged, for a
+// gossiped header that differs from the stored one at its height. It is
+// signed by the genesis key (the caller checked), so the sequencer signed
+// two headers at one height: a fork, never the relayer's fault, and worth
+// an operator's attention (a sequencer that lost its data/ and its signing
+// state, or a stolen key). It is logged at most once a second.
+func (s *Service[H]) checkEquivocation(ctx context.Context, h H) error {
+	if !s.initialised.Load() || h.Height() > s.store.Height() {
+		return nil
+	}
+	stored, err := s.store.GetByHeight(ctx, h.Height())
+	if err != nil || bytes.Equal(stored.Hash(), h.Hash()) {
+		return nil // below a trusted base, or the same header again
+	}
+	total := s.gossip.conflicting.Add(1)
+	now := time.Now().UnixNano()
+	last := s.gossip.lastConflictLog.Load()
+	if now-last >= int64(time.Second) && s.gossip.lastConflictLog.CompareAndSwap(last, now) {
+		s.log.Error("the sequencer signed a second header at a stored height: its chain forked; following the stored chain",
+			"height", h.Height(), "stored_hash", stored.Hash().String(), "gossiped_hash", h.Hash().String(), "conflicting_total", total)
+	}
+	return fmt.Errorf("header %d %s: %w (stored %s)", h.Height(), h.Hash(), ErrEquivocation, stored.Hash())
+}
+
 // notBlamed makes err a soft failure: gossipsub ignores the message without
 // holding it against its sender.
 func notBlamed(err error) error {
@@ -82,7 +111,9 @@ func notBlamed(err error) error {
 // gossipCounts counts what verifyGossip decided.
 type gossipCounts struct {
 	accepted, ignored, rejected atomic.Uint64
-	lastLog                     atomic.Int64 // unix ns of the last rejection logged
+	conflicting                 atomic.Uint64 // sequencer-signed, but not the stored header at its height
+	lastLog                     atomic.Int64  // unix ns of the last rejection logged
+	lastConflictLog             atomic.Int64  // unix ns of the last conflict logged
 }
 
 // logRejected logs a rejected header at most once a second: a peer flooding

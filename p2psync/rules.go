@@ -30,6 +30,9 @@ var (
 	ErrNotInitialised = errors.New("sync service not initialised")
 	// ErrNotSequencer: Publish on a service that is not the sequencer's.
 	ErrNotSequencer = errors.New("only the sequencer publishes")
+	// ErrEquivocation: a header signed by the genesis key that is not the
+	// stored header at its height.
+	ErrEquivocation = errors.New("the sequencer signed another header at this height")
 	// ErrRecovering: Publish on a sequencer still syncing its own chain
 	// back from its peers.
 	ErrRecovering = errors.New("sequencer is recovering its chain from peers")

@@ -46,6 +46,9 @@ type GossipCounts struct {
 	Accepted uint64 `json:"accepted"`
 	Ignored  uint64 `json:"ignored"`
 	Rejected uint64 `json:"rejected"`
+	// Conflicting counts ignored headers the sequencer signed at a stored
+	// height with another hash: equivocation.
+	Conflicting uint64 `json:"conflicting"`
 }
 
 // State reports the service's current state.
@@ -76,6 +79,8 @@ func (s *Service[H]) State(ctx context.Context) State {
 		Accepted: s.gossip.accepted.Load(),
 		Ignored:  s.gossip.ignored.Load(),
 		Rejected: s.gossip.rejected.Load(),
+
+		Conflicting: s.gossip.conflicting.Load(),
 	}
 	return st
 }
