@@ -165,7 +165,8 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	case config.RoleSequencer:
 		n.producer = &producer{
 			guard: guard, genesis: n.genesis, blockTime: time.Duration(n.cfg.BlockTime),
-			headers: n.headers, blocks: n.blocks, pool: new(mempool), journal: n.ds, log: n.log.With("component", "producer"),
+			headers: n.headers, blocks: n.blocks, pool: new(mempool), journal: n.ds,
+			peers: func() int { return len(n.p2p.Peers()) }, log: n.log.With("component", "producer"),
 		}
 		if recoverTo == 0 {
 			if err := n.producer.reconcile(ctx); err != nil {

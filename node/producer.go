@@ -40,10 +40,12 @@ type producer struct {
 	blocks    *p2psync.Service[*types.Block]
 	pool      *mempool
 	journal   datastore.Datastore // holds the last block signed, under journalKey
+	peers     func() int          // connected peers, for the lonely warning
 	log       *slog.Logger
 
-	produced atomic.Uint64
-	lastLog  time.Time // of the last failure logged; run's goroutine only
+	produced   atomic.Uint64
+	lastLog    time.Time // of the last failure logged; run's goroutine only
+	lastLonely time.Time // of the last "no peers" warning; run's goroutine only
 	// recovering is set while the stores sync the chain back from peers
 	// (awaitChain); halted holds why production stopped for good.
 	recovering atomic.Bool
@@ -306,6 +308,7 @@ func (p *producer) run(ctx context.Context) {
 			return
 		}
 	}
+	p.lastLonely = time.Now() // peers get a minute to connect before the first warning
 	t := time.NewTicker(p.blockTime)
 	defer t.Stop()
 	for {
@@ -314,6 +317,7 @@ func (p *producer) run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		p.warnIfAlone()
 		if err := p.produce(ctx); err != nil && ctx.Err() == nil {
 			// A failing disk fails every tick: say so once a minute.
 			if time.Since(p.lastLog) > time.Minute {
@@ -322,6 +326,20 @@ func (p *producer) run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// lonelyEvery is how often a sequencer without peers says so.
+const lonelyEvery = time.Minute
+
+// warnIfAlone warns, once a minute, while the sequencer has no peer: it
+// keeps producing, but nobody receives its blocks.
+func (p *producer) warnIfAlone() {
+	if p.peers == nil || p.peers() > 0 || time.Since(p.lastLonely) < lonelyEvery {
+		return
+	}
+	p.lastLonely = time.Now()
+	p.log.Warn("producing with no connected peers: nobody receives these blocks until a node connects",
+		"height", p.blocks.Height())
 }
 
 // status reports production for the API.
