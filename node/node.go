@@ -148,9 +148,19 @@ func (n *Node) Start(ctx context.Context) (err error) {
 
 	switch n.cfg.Role {
 	case config.RoleSequencer:
+		log := n.log.With("component", "producer")
+		// Transactions accepted before a stop or crash, and in no block
+		// journaled since, go first, in the order they were accepted.
+		pool, err := openMempool(ctx, n.ds)
+		if err != nil {
+			return err
+		}
+		if k := pool.len(); k > 0 {
+			log.Info("replayed queued transactions", "count", k)
+		}
 		n.producer = &producer{
 			signer: n.opts.Signer, genesis: n.genesis, blockTime: time.Duration(n.cfg.BlockTime),
-			headers: n.headers, blocks: n.blocks, pool: new(mempool), journal: n.ds, log: n.log.With("component", "producer"),
+			headers: n.headers, blocks: n.blocks, pool: pool, journal: n.ds, log: log,
 		}
 		if err := n.producer.reconcile(ctx); err != nil {
 			return fmt.Errorf("recover sequencer state: %w", err)

@@ -107,7 +107,7 @@ func (p *producer) produce(ctx context.Context) error {
 		return err
 	}
 	txs := p.pool.take(maxBlockTxBytes)
-	data := types.Data{Txs: txs}
+	data := types.Data{Txs: blockTxs(txs)}
 	now := time.Now().UTC()
 
 	var h types.Header
@@ -135,7 +135,9 @@ func (p *producer) produce(ctx context.Context) error {
 		p.pool.putBack(txs)
 		return fmt.Errorf("encode block %d: %w", sh.Height(), err)
 	}
-	if err := p.journal.Put(ctx, journalKey, enc); err != nil {
+	// One batch journals the block and removes its transactions from the
+	// queue on disk, so they are never in a journaled block and queued.
+	if err := p.pool.commitBlock(ctx, journalKey, enc, txs); err != nil {
 		p.pool.putBack(txs)
 		return fmt.Errorf("journal block %d: %w", sh.Height(), err)
 	}
