@@ -80,10 +80,11 @@ func (n *Node) BlockByHeight(ctx context.Context, height uint64) (*types.Block, 
 	return n.blocks.GetByHeight(ctx, height)
 }
 
-// SubmitTx queues a transaction for the next block (sequencer only).
-func (n *Node) SubmitTx(_ context.Context, tx []byte) (int, error) {
+// SubmitTx queues a transaction for the next block (sequencer only). It
+// returns once the transaction is on disk, so it survives any stop.
+func (n *Node) SubmitTx(ctx context.Context, tx []byte) (int, error) {
 	if n.cfg.Role != config.RoleSequencer || n.producer == nil {
 		return 0, fmt.Errorf("%w: this is a %s node", api.ErrNotSequencer, n.cfg.Role)
 	}
-	return n.producer.pool.add(tx)
+	return n.producer.pool.add(ctx, tx)
 }

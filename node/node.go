@@ -163,10 +163,20 @@ func (n *Node) Start(ctx context.Context) (err error) {
 
 	switch n.cfg.Role {
 	case config.RoleSequencer:
+		log := n.log.With("component", "producer")
+		// Transactions accepted before a stop or crash, and in no block
+		// journaled since, go first, in the order they were accepted.
+		pool, err := openMempool(ctx, n.ds)
+		if err != nil {
+			return err
+		}
+		if k := pool.len(); k > 0 {
+			log.Info("replayed queued transactions", "count", k)
+		}
 		n.producer = &producer{
 			guard: guard, genesis: n.genesis, blockTime: time.Duration(n.cfg.BlockTime),
-			headers: n.headers, blocks: n.blocks, pool: new(mempool), journal: n.ds,
-			peers: func() int { return len(n.p2p.Peers()) }, log: n.log.With("component", "producer"),
+			headers: n.headers, blocks: n.blocks, pool: pool, journal: n.ds,
+			peers: func() int { return len(n.p2p.Peers()) }, log: log,
 		}
 		if recoverTo == 0 {
 			if err := n.producer.reconcile(ctx); err != nil {

@@ -20,18 +20,24 @@ import (
 
 // producer is the sequencer's block production: every block time it takes
 // queued transactions, signs the next header and publishes the block, then
-// the header.
+// the header. Each step is on disk before the next begins:
+//
+//  1. the signing state records the signed block (signstate.Guard): no
+//     height is ever signed twice, whatever happens to data/;
+//  2. one batch journals the block and takes its transactions out of the
+//     queue on disk (mempool.commitBlock): a transaction is in a journaled
+//     block or queued, never both;
+//  3. the block store, then the header store, take it; each publish returns
+//     only once durable.
 //
 // Blocks go first because a block carries its signed header: if the node
 // dies between the two, the header is recovered from the block on restart
 // (reconcile). The other order could lose a block's transactions for good.
-// A signed block is written to a journal, synced, before either store sees
-// it: go-header's store makes an appended header visible (to the API and to
+// go-header's store makes an appended header visible (to the API and to
 // peers asking the exchange) before it is on disk, so a crash could lose a
-// block peers have seen. On restart the journal's block is published again,
-// signature and all, rather than signing a different block at its height.
-// Each publish returns only once durable, so at most that one block can be
-// missing from the stores.
+// block peers have seen: on restart the block the signing state (or the
+// journal) holds is published again, signature and all, rather than a
+// different block signed at its height.
 type producer struct {
 	guard     *signstate.Guard // signs, recording each block before it leaves
 	genesis   *types.Genesis
@@ -134,6 +140,9 @@ func (p *producer) recoverSigned(ctx context.Context) error {
 	}
 	switch {
 	case bh+1 == last.Height() || (bh == 0 && last.Height() == p.genesis.InitialHeight):
+		if err := p.journalSigned(ctx, last); err != nil {
+			return err
+		}
 		if err := p.blocks.Publish(ctx, last); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
 			return fmt.Errorf("publish the last signed block %d again: %w", last.Height(), err)
 		}
@@ -151,6 +160,38 @@ func (p *producer) recoverSigned(ctx context.Context) error {
 	}
 	if bh > last.Height() {
 		return p.advance(ctx, last.Height())
+	}
+	return nil
+}
+
+// journalSigned journals last, the block the signing state holds, unless
+// the journal has it already: the crash (or failed write) came between the
+// signing state and the journal, so the block's transactions are still
+// queued. They leave the queue in the same write that journals the block,
+// as in produce; published without that, they would go into a second block.
+func (p *producer) journalSigned(ctx context.Context, last *types.Block) error {
+	raw, err := p.journal.Get(ctx, journalKey)
+	switch {
+	case errors.Is(err, datastore.ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("read block journal: %w", err)
+	default:
+		var journaled types.Block
+		if err := journaled.UnmarshalBinary(raw); err != nil {
+			return fmt.Errorf("block journal: %w", err)
+		}
+		if journaled.Height() >= last.Height() {
+			return nil
+		}
+	}
+	enc, err := last.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("encode block %d: %w", last.Height(), err)
+	}
+	taken := p.pool.takeCarried(last.Data().Txs)
+	if err := p.pool.commitBlock(ctx, journalKey, enc, taken); err != nil {
+		p.pool.putBack(taken)
+		return fmt.Errorf("journal the last signed block %d: %w", last.Height(), err)
 	}
 	return nil
 }
@@ -249,7 +290,7 @@ func (p *producer) produce(ctx context.Context) error {
 		return err
 	}
 	txs := p.pool.take(maxBlockTxBytes)
-	data := types.Data{Txs: txs}
+	data := types.Data{Txs: blockTxs(txs)}
 	now := time.Now().UTC()
 
 	var h types.Header
@@ -277,7 +318,9 @@ func (p *producer) produce(ctx context.Context) error {
 		p.pool.putBack(txs)
 		return fmt.Errorf("encode block %d: %w", sh.Height(), err)
 	}
-	if err := p.journal.Put(ctx, journalKey, enc); err != nil {
+	// One batch journals the block and removes its transactions from the
+	// queue on disk, so they are never in a journaled block and queued.
+	if err := p.pool.commitBlock(ctx, journalKey, enc, txs); err != nil {
 		p.pool.putBack(txs)
 		return fmt.Errorf("journal block %d: %w", sh.Height(), err)
 	}

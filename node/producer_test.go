@@ -209,23 +209,3 @@ func TestStartRefusesHeadersAheadOfBlocks(t *testing.T) {
 	_, err = idleSequencer(t, c, ds)
 	require.ErrorContains(t, err, "blocks are missing")
 }
-
-func TestMempool(t *testing.T) {
-	var m mempool
-	_, err := m.add(nil)
-	require.Error(t, err)
-	_, err = m.add(make([]byte, MaxTxSize+1))
-	require.Error(t, err)
-	for i := 0; i < 3; i++ {
-		n, err := m.add([]byte{byte(i), 1, 2})
-		require.NoError(t, err)
-		require.Equal(t, i+1, n)
-	}
-	got := m.take(6)
-	require.Len(t, got, 2, "take stops before exceeding the byte limit")
-	m.putBack(got)
-	all := m.take(1 << 20)
-	require.Len(t, all, 3)
-	require.Equal(t, byte(0), all[0][0], "returned transactions keep their place")
-	require.Zero(t, m.len())
-}

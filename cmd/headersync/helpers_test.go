@@ -187,12 +187,24 @@ func (p *proc) kill9() {
 // terminate sends SIGTERM and requires a clean exit within the 5 s promised.
 func (p *proc) terminate() {
 	p.t.Helper()
-	require.NoError(p.t, p.cmd.Process.Signal(syscall.SIGTERM))
+	p.stopOn(syscall.SIGTERM)
+}
+
+// interrupt sends SIGINT, as Ctrl-C does, and requires a clean exit within
+// the 5 s promised.
+func (p *proc) interrupt() {
+	p.t.Helper()
+	p.stopOn(syscall.SIGINT)
+}
+
+func (p *proc) stopOn(sig syscall.Signal) {
+	p.t.Helper()
+	require.NoError(p.t, p.cmd.Process.Signal(sig))
 	select {
 	case err := <-p.done:
-		require.NoError(p.t, err, "%s did not exit cleanly", p.name)
+		require.NoError(p.t, err, "%s did not exit cleanly on %s", p.name, sig)
 	case <-time.After(6 * time.Second):
-		p.t.Fatalf("%s still running 6s after SIGTERM", p.name)
+		p.t.Fatalf("%s still running 6s after %s", p.name, sig)
 	}
 }
 
