@@ -34,7 +34,7 @@ type StoreReport struct {
 // the stored head back to its first header, every header is valid, signed
 // by the genesis sequencer, extends the one below it and is the one the
 // height index names; the first is the genesis header, or the one with
-// trustedHash if given. It is what must hold after any
+// trustedHash if given (see TrustedBase). It is what must hold after any
 // crash.
 //
 // A header or index entry that cannot be read is noted and stepped over,
@@ -195,4 +195,58 @@ func listHeights(hs []uint64) string {
 		b.WriteString(strconv.FormatUint(h, 10))
 	}
 	return b.String()
+}
+
+// CheckStoredEnds checks that the chain a service of kind would resume from
+// in ds belongs to genesis g: the stored head, and the first stored header
+// (the trusted base, or the genesis header; see TrustedBase), are of g's
+// chain and signed by g's sequencer key. A node whose genesis now names
+// another key or chain than the one its data was synced for would otherwise
+// resume, and serve peers, a chain the genesis does not name. An empty store
+// passes; a first header not found where expected (a store begun from a
+// trusted hash before its base was recorded) is not checked. It reads two
+// headers; VerifyStore checks them all.
+func CheckStoredEnds[H Header[H]](ctx context.Context, ds datastore.Batching, kind Kind, g *types.Genesis, configuredTrust header.Hash) error {
+	trusted, err := TrustedBase(ctx, ds, kind, configuredTrust)
+	if err != nil {
+		return err
+	}
+	st, err := hstore.NewStore[H](ds, hstore.WithStorePrefix(kind.StorePrefix()))
+	if err != nil {
+		return fmt.Errorf("open %s store: %w", kind, err)
+	}
+	if err := st.Start(ctx); err != nil {
+		return fmt.Errorf("open %s store: %w", kind, err)
+	}
+	defer func() { _ = st.Stop(context.WithoutCancel(ctx)) }() // nothing was written
+
+	head, err := st.Head(ctx)
+	if errors.Is(err, header.ErrNoHead) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the stored %s head: %w", kind, err)
+	}
+	if err := ofGenesis(g, head); err != nil {
+		return fmt.Errorf("stored %s %d (head): %w", kind, head.Height(), err)
+	}
+	var first H
+	switch {
+	case len(trusted) != 0:
+		first, err = st.Get(ctx, trusted)
+	case head.Height() >= g.InitialHeight: // go-header's GetByHeight waits for a height above the head
+		first, err = st.GetByHeight(ctx, g.InitialHeight)
+	default:
+		return fmt.Errorf("stored %s %d (head): below the genesis initial height %d", kind, head.Height(), g.InitialHeight)
+	}
+	if errors.Is(err, header.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the first stored %s: %w", kind, err)
+	}
+	if err := ofGenesis(g, first); err != nil {
+		return fmt.Errorf("stored %s %d (first): %w", kind, first.Height(), err)
+	}
+	return nil
 }

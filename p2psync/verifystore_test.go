@@ -3,12 +3,14 @@ package p2psync_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/ipfs/go-datastore"
 	"github.com/stretchr/testify/require"
 
+	"github.com/headersync/headersync/internal/chaingen"
 	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
@@ -149,4 +151,45 @@ func TestVerifyStoreListsUnreadableHeights(t *testing.T) {
 	require.NoError(t, ds.Put(ctx, datastore.NewKey("/headerEx/50"), hs[10].Hash()))
 	_, err = p2psync.VerifyStore[*types.SignedHeader](ctx, bad, p2psync.Headers, gen.Genesis, nil)
 	require.ErrorContains(t, err, "height index at 50")
+}
+
+// CheckStoredEnds refuses a store whose chain the genesis does not name,
+// saying which key signed it and which the genesis expects.
+func TestCheckStoredEnds(t *testing.T) {
+	ctx := context.Background()
+	gen := newGenerator(t, 20)
+	hs, err := gen.Headers(20)
+	require.NoError(t, err)
+	check := func(ds datastore.Batching, trusted []byte) error {
+		return p2psync.CheckStoredEnds[*types.SignedHeader](ctx, ds, p2psync.Headers, gen.Genesis, trusted)
+	}
+
+	require.NoError(t, check(store.Memory(), nil), "an empty store has nothing to disagree with")
+	own := store.Memory()
+	importChain(t, own, hs)
+	require.NoError(t, check(own, nil))
+	fromTrusted := store.Memory()
+	importChain(t, fromTrusted, hs[9:])
+	require.NoError(t, check(fromTrusted, hs[9].Hash()))
+	require.NoError(t, check(fromTrusted, nil), "a first header not where expected is not checked; the head is")
+
+	other := newGenerator(t, 20)
+	foreign, err := other.Headers(20)
+	require.NoError(t, err)
+	otherKey := store.Memory()
+	importChain(t, otherKey, foreign)
+	err = check(otherKey, nil)
+	require.ErrorIs(t, err, p2psync.ErrNotSequencerKey)
+	require.ErrorContains(t, err, "stored header 20 (head)")
+	require.ErrorContains(t, err, fmt.Sprintf("signed by key %x, expected %x", []byte(other.Signer.PublicKey()), []byte(gen.Genesis.SequencerPubKey)))
+
+	otherGen, err := chaingen.New("other", 20, chaingen.Options{Key: gen.Signer.PrivateKey()})
+	require.NoError(t, err)
+	otherChain, err := otherGen.Headers(20)
+	require.NoError(t, err)
+	wrongChain := store.Memory()
+	importChain(t, wrongChain, otherChain)
+	err = check(wrongChain, nil)
+	require.ErrorIs(t, err, p2psync.ErrWrongChain)
+	require.ErrorContains(t, err, `chain "other", expected "gm"`)
 }
