@@ -194,7 +194,7 @@ func (n *Node) openDatastore() error {
 		n.ds = n.opts.Datastore
 		return nil
 	}
-	ds, err := store.Open(n.opts.DataDir)
+	ds, err := store.Open(n.opts.DataDir, store.WithLogger(n.log.With("component", "store")))
 	if err != nil {
 		return err
 	}
