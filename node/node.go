@@ -135,6 +135,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.openDatastore(); err != nil {
 		return err
 	}
+	if err := n.checkStoredChains(ctx); err != nil {
+		return err
+	}
 	// The client would tear itself down when ctx ends, under the services
 	// still using it; the node closes it instead, last, in Stop.
 	if err := n.p2p.Start(context.WithoutCancel(ctx)); err != nil {
