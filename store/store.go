@@ -123,7 +123,7 @@ func reportOnce(log *slog.Logger) func(pebble.DataCorruptionInfo) {
 		if _, dup := seen.LoadOrStore(info.Path, struct{}{}); dup {
 			return
 		}
-		log.Error("store corrupt: a data file failed its checksum; reads of the keys in it fail (stop the node and run headersync check)",
+		log.Error("store corrupt: a data file is damaged; reads of the keys in it fail (stop the node and run headersync check)",
 			"file", info.Path, "keys", info.Bounds.String(), "err", firstLine(info.Details))
 	}
 }
