@@ -88,7 +88,7 @@ func VerifyStore[H Header[H]](ctx context.Context, ds datastore.Batching, kind K
 	// rep.From the lowest height reached.
 	above, lowest := head, head
 	rep.From = head.Height()
-	for height := head.Height() - 1; height >= first && height < rep.From; height-- {
+	for height := head.Height() - 1; height >= first; height-- {
 		if err := ctx.Err(); err != nil {
 			return StoreReport{}, err
 		}
@@ -106,10 +106,16 @@ func VerifyStore[H Header[H]](ctx context.Context, ds datastore.Batching, kind K
 			if hasErr == nil && !indexed {
 				break // nothing is stored below: the chain begins at rep.From
 			}
-			if above.IsZero() {
+			switch {
+			case hasErr != nil:
+				// Whether the chain goes on below cannot be told: the
+				// height counts as unreadable, below.
+				err = fmt.Errorf("%w; reading its height index: %w", err, hasErr)
+			case above.IsZero():
 				return StoreReport{}, fmt.Errorf("%w: %s %d: the height index names a %s that is not stored: %w", ErrCorruptStore, kind, height, kind, err)
+			default:
+				return StoreReport{}, fmt.Errorf("%w: %s %d: its predecessor %s is not stored: %w", ErrCorruptStore, kind, above.Height(), above.LastHeader(), err)
 			}
-			return StoreReport{}, fmt.Errorf("%w: %s %d: its predecessor %s is not stored: %w", ErrCorruptStore, kind, above.Height(), above.LastHeader(), err)
 		}
 		rep.From = height
 		if err != nil {
