@@ -19,7 +19,9 @@ type Backend interface {
 	// ErrNotReady while the header service waits for its first header.
 	HeadHeader(ctx context.Context) (*types.SignedHeader, error)
 	// HeaderByHeight and HeaderByHash return a stored header, or an error
-	// wrapping header.ErrNotFound.
+	// wrapping header.ErrNotFound. Reads of stored data that fail because
+	// the store is corrupt, here and in BlockByHeight and HeadHeader, wrap
+	// ErrStoreCorrupt.
 	HeaderByHeight(ctx context.Context, height uint64) (*types.SignedHeader, error)
 	HeaderByHash(ctx context.Context, hash header.Hash) (*types.SignedHeader, error)
 	// BlockByHeight returns a stored block, or an error wrapping
@@ -39,6 +41,7 @@ var (
 	ErrTxTooLarge   = errors.New("transaction too large")                 // 413
 	ErrQueueFull    = errors.New("transaction queue full")                // 503
 	ErrEmptyTx      = errors.New("empty transaction")                     // 400
+	ErrStoreCorrupt = errors.New("store corrupt")                         // 500
 )
 
 // Status is the body of GET /status.
@@ -73,6 +76,9 @@ type CrossCheckStatus struct {
 	CheckedHeight  uint64 `json:"checked_height"`
 	Mismatches     uint64 `json:"mismatches"`
 	LastMismatchAt uint64 `json:"last_mismatch_height,omitempty"`
+	// Unreadable counts heights stepped over because the store could not
+	// read them (corrupt data).
+	Unreadable uint64 `json:"unreadable_heights,omitempty"`
 }
 
 // SequencerStatus reports block production.

@@ -59,6 +59,8 @@ func statusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrNotReady), errors.Is(err, header.ErrNoHead), errors.Is(err, ErrQueueFull):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrStoreCorrupt):
+		return http.StatusInternalServerError
 	default:
 		return http.StatusInternalServerError
 	}
@@ -66,11 +68,12 @@ func statusOf(err error) int {
 
 // writeError replies with err's status and message. Unexpected failures are
 // logged, unless the request was cancelled (the client left, or the server
-// is stopping), which explains them.
+// is stopping), which explains them, or the store is corrupt, which the
+// store itself reports once rather than once per request.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := statusOf(err)
 	level := slog.LevelDebug
-	if code == http.StatusInternalServerError && r.Context().Err() == nil {
+	if code == http.StatusInternalServerError && r.Context().Err() == nil && !errors.Is(err, ErrStoreCorrupt) {
 		level = slog.LevelError
 	}
 	s.log.Log(r.Context(), level, "api request failed",

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,6 +39,16 @@ func (s *Server) routes(metrics prometheus.Gatherer) http.Handler {
 	return s.logRequests(jsonMuxErrors(mux))
 }
 
+// about prefixes a backend's error with what was asked for, unless the
+// error is ErrStoreCorrupt's one line, which already says where the damage
+// is ("store corrupt at height 56: ...").
+func about(what string, err error) error {
+	if errors.Is(err, ErrStoreCorrupt) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.backend.Status(r.Context()))
 }
@@ -45,7 +56,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleHead(w http.ResponseWriter, r *http.Request) {
 	sh, err := s.backend.HeadHeader(r.Context())
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("head header: %w", err))
+		s.writeError(w, r, about("head header", err))
 		return
 	}
 	writeJSON(w, http.StatusOK, NewHeaderJSON(sh))
@@ -59,7 +70,7 @@ func (s *Server) handleHeaderByHeight(w http.ResponseWriter, r *http.Request) {
 	}
 	sh, err := s.backend.HeaderByHeight(r.Context(), height)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("header %d: %w", height, err))
+		s.writeError(w, r, about(fmt.Sprintf("header %d", height), err))
 		return
 	}
 	writeJSON(w, http.StatusOK, NewHeaderJSON(sh))
@@ -73,7 +84,7 @@ func (s *Server) handleHeaderByHash(w http.ResponseWriter, r *http.Request) {
 	}
 	sh, err := s.backend.HeaderByHash(r.Context(), hash)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("header %s: %w", hash, err))
+		s.writeError(w, r, about("header "+hash.String(), err))
 		return
 	}
 	writeJSON(w, http.StatusOK, NewHeaderJSON(sh))
@@ -87,7 +98,7 @@ func (s *Server) handleBlock(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := s.backend.BlockByHeight(r.Context(), height)
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("block %d: %w", height, err))
+		s.writeError(w, r, about(fmt.Sprintf("block %d", height), err))
 		return
 	}
 	writeJSON(w, http.StatusOK, NewBlockJSON(b))

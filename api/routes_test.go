@@ -2,11 +2,13 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -302,4 +304,26 @@ func TestSubmitTxOversized(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, r.code, "body: %s", r.body)
 	})
 	require.Len(t, b.submitted(), 1, "only the transaction within the limit reaches the backend")
+}
+
+// A read that hit a corrupt store is a 500 whose one line says where and
+// what to do, as the backend put it; the server does not log it again per
+// request (the store logs the damage once).
+func TestStoreCorrupt(t *testing.T) {
+	b := newFakeBackend(t, 1)
+	corrupt := fmt.Errorf("%w at height 1: read /blockEx/AB: checksum mismatch; run headersync check", api.ErrStoreCorrupt)
+	b.blkErr, b.hdrErr = corrupt, corrupt
+	var logs bytes.Buffer
+	srv, err := api.New("127.0.0.1:0", b, nil, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	require.NoError(t, err)
+	require.NoError(t, srv.Start(context.Background()))
+	base := "http://" + srv.Addr()
+
+	for _, path := range []string{"/blocks/1", "/headers/1"} {
+		r := get(t, base+path)
+		r.requireError(t, http.StatusInternalServerError)
+		require.Equal(t, corrupt.Error(), r.jsonObject(t)["error"], "the backend's line, not prefixed again")
+	}
+	require.NoError(t, srv.Stop(context.Background()))
+	require.NotContains(t, logs.String(), "api request failed")
 }

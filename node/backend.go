@@ -9,6 +9,7 @@ import (
 
 	"github.com/headersync/headersync/api"
 	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
 )
 
@@ -45,6 +46,7 @@ func (n *Node) Status(ctx context.Context) api.Status {
 			CheckedHeight:  n.checker.checked.Load(),
 			Mismatches:     n.checker.mismatches.Load(),
 			LastMismatchAt: n.checker.lastMismatch.Load(),
+			Unreadable:     n.checker.unreadable.Load(),
 		}
 	}
 	if n.producer != nil {
@@ -59,17 +61,19 @@ func (n *Node) HeadHeader(ctx context.Context) (*types.SignedHeader, error) {
 	if errors.Is(err, header.ErrNoHead) {
 		return nil, fmt.Errorf("%w: header service waiting for %s", api.ErrNotReady, n.headers.State(ctx).WaitingFor)
 	}
-	return h, err
+	return h, corruptAt("the head", err)
 }
 
 // HeaderByHeight returns the stored header at height.
 func (n *Node) HeaderByHeight(ctx context.Context, height uint64) (*types.SignedHeader, error) {
-	return n.headers.GetByHeight(ctx, height)
+	h, err := n.headers.GetByHeight(ctx, height)
+	return h, corruptAt(fmt.Sprintf("height %d", height), err)
 }
 
 // HeaderByHash returns the stored header with the hash.
 func (n *Node) HeaderByHash(ctx context.Context, hash header.Hash) (*types.SignedHeader, error) {
-	return n.headers.Get(ctx, hash)
+	h, err := n.headers.Get(ctx, hash)
+	return h, corruptAt("header "+hash.String(), err)
 }
 
 // BlockByHeight returns the stored block at height.
@@ -77,7 +81,19 @@ func (n *Node) BlockByHeight(ctx context.Context, height uint64) (*types.Block, 
 	if n.blocks == nil {
 		return nil, api.ErrNoBlocks
 	}
-	return n.blocks.GetByHeight(ctx, height)
+	b, err := n.blocks.GetByHeight(ctx, height)
+	return b, corruptAt(fmt.Sprintf("height %d", height), err)
+}
+
+// corruptAt turns a read of what that hit corrupt data into the API's one
+// line for it; other errors pass unchanged. The node goes on serving what it
+// can read, so the line says where the damage is and what to do about it.
+func corruptAt(what string, err error) error {
+	var corrupt *store.CorruptError
+	if !errors.As(err, &corrupt) {
+		return err
+	}
+	return fmt.Errorf("%w at %s: %s; run headersync check", api.ErrStoreCorrupt, what, corrupt.Detail())
 }
 
 // SubmitTx queues a transaction for the next block (sequencer only). It

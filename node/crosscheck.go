@@ -14,6 +14,7 @@ import (
 	"github.com/ipfs/go-datastore"
 
 	"github.com/headersync/headersync/p2psync"
+	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
 )
 
@@ -50,6 +51,7 @@ type crossChecker struct {
 
 	checked      atomic.Uint64 // highest height checked
 	mismatches   atomic.Uint64
+	unreadable   atomic.Uint64 // heights stepped over: the store could not read them
 	lastMismatch atomic.Uint64 // height of the last mismatch
 }
 
@@ -71,6 +73,20 @@ func (c *crossChecker) run(ctx context.Context) {
 		h, b, err := c.pair(ctx, next)
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, store.ErrCorrupt) {
+			// The store cannot read this height and never will: retrying
+			// would stall the check there for good. Step over it; the
+			// store has logged the damage, and headersync check names
+			// every height it hit.
+			if c.unreadable.Add(1) == 1 {
+				c.log.Warn("cross-check: stepping over heights the store cannot read", "height", next, "err", err)
+			} else {
+				c.log.Debug("cross-check: stepping over a height the store cannot read", "height", next, "err", err)
+			}
+			c.checked.Store(next)
+			next++
+			continue
 		}
 		if err != nil {
 			// A read failed; say so, and try the height again later.

@@ -143,6 +143,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err = n.openDatastore(); err != nil {
 		return err
 	}
+	if err := n.checkStoredChains(ctx); err != nil {
+		return err
+	}
 	// The client would tear itself down when ctx ends, under the services
 	// still using it; the node closes it instead, last, in Stop.
 	if err := n.p2p.Start(context.WithoutCancel(ctx)); err != nil {
@@ -229,7 +232,7 @@ func (n *Node) openDatastore() error {
 		n.ds = n.opts.Datastore
 		return nil
 	}
-	ds, err := store.Open(n.opts.DataDir)
+	ds, err := store.Open(n.opts.DataDir, store.WithLogger(n.log.With("component", "store")))
 	if err != nil {
 		return err
 	}

@@ -166,6 +166,11 @@ func (s *Service[H]) initialise(ctx context.Context, h H, source string) error {
 		if err := checkFirst(s.cfg.Genesis, s.cfg.TrustedHash, h); err != nil {
 			return fmt.Errorf("first header: %w", err)
 		}
+		if len(s.cfg.TrustedHash) != 0 {
+			if err := recordBase(ctx, s.ds, s.cfg.Kind, h.Hash()); err != nil {
+				return err
+			}
+		}
 		if err := s.store.Init(ctx, h); err != nil {
 			return fmt.Errorf("initialise store with header %d %s: %w", h.Height(), h.Hash(), err)
 		}

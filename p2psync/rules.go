@@ -90,6 +90,16 @@ func (p InitPlan) Waiting() string {
 // by the genesis sequencer key: true of every header this chain can have,
 // whoever relays it.
 func checkSequencer[H Header[H]](g *types.Genesis, h H) error {
+	err := ofGenesis(g, h)
+	if err == nil || h.IsZero() || errors.Is(err, ErrWrongChain) {
+		return err
+	}
+	return fmt.Errorf("header %d %s: %w", h.Height(), h.Hash(), err)
+}
+
+// ofGenesis is checkSequencer's rule without naming h, for callers that
+// name it their own way.
+func ofGenesis[H Header[H]](g *types.Genesis, h H) error {
 	if h.IsZero() {
 		return header.ErrZeroHeader
 	}
@@ -97,12 +107,9 @@ func checkSequencer[H Header[H]](g *types.Genesis, h H) error {
 		return fmt.Errorf("%w: chain %q, expected %q", ErrWrongChain, h.ChainID(), g.ChainID)
 	}
 	if !bytes.Equal(h.Signer(), g.SequencerPubKey) {
-		return fmt.Errorf("header %d %s: %w (signer %x)", h.Height(), h.Hash(), ErrNotSequencerKey, []byte(h.Signer()))
+		return fmt.Errorf("%w: signed by key %x, expected %x", ErrNotSequencerKey, []byte(h.Signer()), []byte(g.SequencerPubKey))
 	}
-	if err := h.Validate(); err != nil {
-		return fmt.Errorf("header %d %s: %w", h.Height(), h.Hash(), err)
-	}
-	return nil
+	return h.Validate()
 }
 
 // checkFresh reports whether h's time is at most types.MaxClockDrift ahead

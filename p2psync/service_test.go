@@ -96,6 +96,16 @@ func TestTrustedHash(t *testing.T) {
 		_, err = svc.Get(ctx, seq.at(h).Hash())
 		require.ErrorIs(t, err, header.ErrNotFound, "header %d must not be stored", h)
 	}
+
+	// The store records where it began, so that checks need not be told.
+	base, err := p2psync.RecordedBase(ctx, p.ds, p2psync.Headers)
+	require.NoError(t, err)
+	require.Equal(t, trusted.Hash(), base)
+	base, err = p2psync.TrustedBase(ctx, p.ds, p2psync.Headers, nil)
+	require.NoError(t, err)
+	rep, err := p2psync.VerifyStore[*types.SignedHeader](ctx, p.ds, p2psync.Headers, gen.Genesis, base)
+	require.NoError(t, err)
+	require.Equal(t, uint64(50), rep.From)
 }
 
 // A sequencer may only publish its own chain, from the genesis height.

@@ -2,12 +2,15 @@ package p2psync_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/ipfs/go-datastore"
 	"github.com/stretchr/testify/require"
 
+	"github.com/headersync/headersync/internal/chaingen"
 	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
@@ -48,6 +51,7 @@ func TestVerifyStore(t *testing.T) {
 	require.Equal(t, p2psync.StoreReport{From: 100, Head: 300}, rep)
 	_, err = verify(fromTrusted, nil)
 	require.ErrorIs(t, err, p2psync.ErrCorruptStore, "a chain not starting at genesis needs its trusted hash")
+	require.ErrorContains(t, err, "corrupt store: the header chain begins at 100: not the expected first header: height 100, expected genesis initial height 1")
 
 	// A missing header in the middle is found.
 	holed := store.Memory()
@@ -55,7 +59,7 @@ func TestVerifyStore(t *testing.T) {
 	require.NoError(t, holed.Delete(ctx, datastore.NewKey("/headerEx/"+hs[150].Hash().String())))
 	_, err = verify(holed, nil)
 	require.ErrorIs(t, err, p2psync.ErrCorruptStore)
-	require.True(t, strings.Contains(err.Error(), "header 152"), err.Error())
+	require.ErrorContains(t, err, "corrupt store: header 152: its predecessor "+hs[150].Hash().String()+" is not stored")
 
 	// A height index naming the wrong header is found.
 	misindexed := store.Memory()
@@ -73,4 +77,119 @@ func TestVerifyStore(t *testing.T) {
 	importChain(t, alien, foreign)
 	_, err = verify(alien, nil)
 	require.ErrorIs(t, err, p2psync.ErrNotSequencerKey)
+}
+
+// Each thing a report names, it names once: "header 152", "block 152",
+// never "header header 152" or "block header 152".
+func TestVerifyStoreNamesEachThingOnce(t *testing.T) {
+	ctx := context.Background()
+	gen := newGenerator(t, 200)
+	bs, err := gen.Blocks(200)
+	require.NoError(t, err)
+	ds := store.Memory()
+	im, err := p2psync.NewImporter[*types.Block](ctx, ds, p2psync.Blocks)
+	require.NoError(t, err)
+	require.NoError(t, im.Append(ctx, bs...))
+	require.NoError(t, im.Close(ctx))
+	require.NoError(t, ds.Delete(ctx, datastore.NewKey("/blockEx/"+bs[150].Hash().String())))
+
+	_, err = p2psync.VerifyStore[*types.Block](ctx, ds, p2psync.Blocks, gen.Genesis, nil)
+	require.ErrorIs(t, err, p2psync.ErrCorruptStore)
+	require.ErrorContains(t, err, "corrupt store: block 152: its predecessor")
+	for _, twice := range []string{"header header", "block header", "block block"} {
+		require.NotContains(t, err.Error(), twice)
+	}
+
+	other := newGenerator(t, 10)
+	foreign, err := other.Headers(10)
+	require.NoError(t, err)
+	alien := store.Memory()
+	importChain(t, alien, foreign)
+	_, err = p2psync.VerifyStore[*types.SignedHeader](ctx, alien, p2psync.Headers, gen.Genesis, nil)
+	require.ErrorIs(t, err, p2psync.ErrNotSequencerKey)
+	require.Equal(t, 1, strings.Count(err.Error(), "header 10"), err.Error())
+}
+
+// unreadable is a datastore whose reads of some keys fail as a corrupt
+// disk's do.
+type unreadable struct {
+	datastore.Batching
+	bad map[datastore.Key]bool
+}
+
+func (u unreadable) Get(ctx context.Context, k datastore.Key) ([]byte, error) {
+	if u.bad[k] {
+		return nil, &store.CorruptError{Key: k, Err: errors.New("checksum mismatch")}
+	}
+	return u.Batching.Get(ctx, k)
+}
+
+// Heights that cannot be read are all listed, and the chain around them is
+// still checked: one run of check names every damaged height.
+func TestVerifyStoreListsUnreadableHeights(t *testing.T) {
+	ctx := context.Background()
+	gen := newGenerator(t, 300)
+	hs, err := gen.Headers(300)
+	require.NoError(t, err)
+	ds := store.Memory()
+	importChain(t, ds, hs)
+	bad := unreadable{Batching: ds, bad: map[datastore.Key]bool{
+		datastore.NewKey("/headerEx/" + hs[99].Hash().String()):  true, // header 100
+		datastore.NewKey("/headerEx/" + hs[100].Hash().String()): true, // header 101
+		datastore.NewKey("/headerEx/" + hs[199].Hash().String()): true, // header 200
+		datastore.NewKey("/headerEx/250"):                        true, // the index of 250
+	}}
+	rep, err := p2psync.VerifyStore[*types.SignedHeader](ctx, bad, p2psync.Headers, gen.Genesis, nil)
+	require.ErrorIs(t, err, p2psync.ErrCorruptStore)
+	require.ErrorIs(t, err, store.ErrCorrupt, "the first read error is wrapped")
+	require.Equal(t, []uint64{100, 101, 200, 250}, rep.Unreadable)
+	require.Equal(t, uint64(1), rep.From, "checked down to genesis around the damage")
+	require.Equal(t, uint64(300), rep.Head)
+	require.ErrorContains(t, err, "corrupt store: cannot read headers 100, 101, 200, 250: cannot read the height index at 250: store corrupt: read /headerEx/250")
+
+	// A broken rule below the damage is still found.
+	require.NoError(t, ds.Put(ctx, datastore.NewKey("/headerEx/50"), hs[10].Hash()))
+	_, err = p2psync.VerifyStore[*types.SignedHeader](ctx, bad, p2psync.Headers, gen.Genesis, nil)
+	require.ErrorContains(t, err, "height index at 50")
+}
+
+// CheckStoredEnds refuses a store whose chain the genesis does not name,
+// saying which key signed it and which the genesis expects.
+func TestCheckStoredEnds(t *testing.T) {
+	ctx := context.Background()
+	gen := newGenerator(t, 20)
+	hs, err := gen.Headers(20)
+	require.NoError(t, err)
+	check := func(ds datastore.Batching, trusted []byte) error {
+		return p2psync.CheckStoredEnds[*types.SignedHeader](ctx, ds, p2psync.Headers, gen.Genesis, trusted)
+	}
+
+	require.NoError(t, check(store.Memory(), nil), "an empty store has nothing to disagree with")
+	own := store.Memory()
+	importChain(t, own, hs)
+	require.NoError(t, check(own, nil))
+	fromTrusted := store.Memory()
+	importChain(t, fromTrusted, hs[9:])
+	require.NoError(t, check(fromTrusted, hs[9].Hash()))
+	require.NoError(t, check(fromTrusted, nil), "a first header not where expected is not checked; the head is")
+
+	other := newGenerator(t, 20)
+	foreign, err := other.Headers(20)
+	require.NoError(t, err)
+	otherKey := store.Memory()
+	importChain(t, otherKey, foreign)
+	err = check(otherKey, nil)
+	require.ErrorIs(t, err, p2psync.ErrNotSequencerKey)
+	require.ErrorContains(t, err, "stored header 20 (head)")
+	require.ErrorContains(t, err, fmt.Sprintf("signed by key %x, expected %x", []byte(other.Signer.PublicKey()), []byte(gen.Genesis.SequencerPubKey)))
+
+	otherGen, err := chaingen.New("other", 20, chaingen.Options{Key: gen.Signer.PrivateKey()})
+	require.NoError(t, err)
+	otherChain, err := otherGen.Headers(20)
+	require.NoError(t, err)
+	wrongChain := store.Memory()
+	importChain(t, wrongChain, otherChain)
+	err = check(wrongChain, nil)
+	require.ErrorIs(t, err, p2psync.ErrWrongChain)
+	require.ErrorContains(t, err, `chain "other", expected "gm"`)
 }

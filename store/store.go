@@ -4,15 +4,25 @@
 package store
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"os"
+	"strings"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
 	pebbleds "github.com/ipfs/go-ds-pebble"
 )
+
+// ErrLocked: another process (or another Open in this one) holds the data
+// dir.
+var ErrLocked = errors.New("data dir in use by another process")
 
 // cacheSize is pebble's block cache. go-header keys headers by hash, so a
 // peer catching up from this node reads blocks all over the file; with the
@@ -20,8 +30,24 @@ import (
 // decompressing blocks (see docs/performance.md).
 const cacheSize = 64 << 20
 
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	log *slog.Logger
+}
+
+// WithLogger is where Open's datastore reports corrupt data files, once
+// each. The default discards the reports; reads still return ErrCorrupt.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) { o.log = l }
+}
+
 // Open opens, creating it if needed, the pebble datastore in dir. Only one
-// process may hold it open.
+// process may hold it open: a second Open fails with ErrLocked. A data file
+// that is missing or fails its checksums when pebble opens it fails Open
+// (with ErrCorrupt if pebble calls it corrupt); one that fails later, on a
+// read, fails that read with ErrCorrupt and nothing else.
 //
 // Every committed write is synced to disk before it returns. go-ds-pebble's
 // default (pebble.NoSync) leaves committed batches in pebble's in-process
@@ -29,11 +55,30 @@ const cacheSize = 64 << 20
 // from an older head than it reported, and a sequencer could sign a height
 // twice. go-header's store commits one batch per append, so the cost is one
 // fsync per block at the head and one per range of headers in a catch-up.
-func Open(dir string) (datastore.Batching, error) {
+func Open(dir string, opt ...Option) (datastore.Batching, error) {
+	o := options{log: slog.New(slog.DiscardHandler)}
+	for _, f := range opt {
+		f(&o)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	opts := &pebble.Options{}
+	// The lock is taken here, not inside pebble.Open, so that a failure to
+	// take it is told apart from every other failure to open: only this one
+	// means another node may be running on the home.
+	lock, err := pebble.LockDirectory(dir, vfs.Default)
+	if err != nil {
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			return nil, fmt.Errorf("open datastore %s: create lock file: %w", dir, err)
+		}
+		return nil, fmt.Errorf("open datastore %s: %w (is another node running on this home?): %w", dir, ErrLocked, err)
+	}
+
+	opts := &pebble.Options{Lock: lock, EventListener: &pebble.EventListener{
+		DataCorruption:  reportOnce(o.log),
+		BackgroundError: backgroundError(o.log),
+	}}
 	// Bloom filters let a point read — every header a peer asks for is one
 	// — skip the levels that do not hold its key.
 	for i := range opts.Levels {
@@ -42,9 +87,66 @@ func Open(dir string) (datastore.Batching, error) {
 	ds, err := pebbleds.NewDatastore(dir, pebbleds.WithPebbleOpts(opts),
 		pebbleds.WithPebbleWriteOptions(pebble.Sync), pebbleds.WithCacheSize(cacheSize))
 	if err != nil {
-		return nil, fmt.Errorf("open datastore %s (is another node running on this home?): %w", dir, err)
+		_ = lock.Close() // pebble released its reference; this frees the file
+		switch {
+		case pebble.IsCorruptionError(err):
+			return nil, fmt.Errorf("open datastore %s: %w: %s", dir, ErrCorrupt, firstLine(err))
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("open datastore %s: a data file is missing: %w", dir, err)
+		}
+		return nil, fmt.Errorf("open datastore %s: %w", dir, err)
 	}
-	return ds, nil
+	// pebble opens a table's file only when it first reads it, so a table
+	// whose footer or properties are unreadable would open fine and then
+	// fail every read in its key range, while pebble's statistics loader
+	// retried it in a loop without pause. Reading every live table's
+	// properties now refuses such a store at once.
+	if _, err := ds.DB.SSTables(pebble.WithProperties()); err != nil {
+		_ = ds.Close() // the error worth reporting is the one above
+		_ = lock.Close()
+		if pebble.IsCorruptionError(err) {
+			return nil, fmt.Errorf("open datastore %s: %w: %s", dir, ErrCorrupt, firstLine(err))
+		}
+		return nil, fmt.Errorf("open datastore %s: read table properties: %w", dir, err)
+	}
+	return &guarded{Datastore: ds, lock: lock}, nil
+}
+
+// reportOnce is pebble's DataCorruption handler. pebble's default calls
+// Logger.Fatalf, ending the process on the first read of a bad block; this
+// one logs each corrupt file once and lets the read fail with an error,
+// which the datastore turns into ErrCorrupt. It runs on the read path, so it
+// only logs.
+func reportOnce(log *slog.Logger) func(pebble.DataCorruptionInfo) {
+	seen := new(sync.Map) // paths already reported
+	return func(info pebble.DataCorruptionInfo) {
+		if _, dup := seen.LoadOrStore(info.Path, struct{}{}); dup {
+			return
+		}
+		log.Error("store corrupt: a data file is damaged; reads of the keys in it fail (stop the node and run headersync check)",
+			"file", info.Path, "keys", info.Bounds.String(), "err", firstLine(info.Details))
+	}
+}
+
+// backgroundError logs the failures of pebble's own work (compactions,
+// flushes, statistics). Corruption found there was already reported, once,
+// by reportOnce; pebble retries such work, and would otherwise log the same
+// corruption again on every attempt.
+func backgroundError(log *slog.Logger) func(error) {
+	return func(err error) {
+		if pebble.IsCorruptionError(err) {
+			return
+		}
+		log.Error("store background work failed", "err", firstLine(err))
+	}
+}
+
+// firstLine is err's message up to its first line break: pebble's errors
+// carry more lines of detail ("<corruption detail carrier>") that do not
+// belong in a one-line report.
+func firstLine(err error) string {
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return line
 }
 
 // Memory returns an in-memory datastore, safe for concurrent use.

@@ -25,6 +25,7 @@ func TestOpenPersistsAndLocks(t *testing.T) {
 	require.NoError(t, ds.Put(ctx, key, []byte("v")))
 
 	_, err = store.Open(dir)
+	require.ErrorIs(t, err, store.ErrLocked)
 	require.ErrorContains(t, err, "another node", "a second process must not open the same data dir")
 
 	require.NoError(t, ds.Close())

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/celestiaorg/go-header"
+	"github.com/ipfs/go-datastore"
 	"github.com/spf13/cobra"
 
 	"github.com/headersync/headersync/config"
@@ -13,14 +17,17 @@ import (
 )
 
 func newCheckCmd() *cobra.Command {
-	var home string
+	var home, trustedHash string
 	cmd := &cobra.Command{
-		Use:   "check --home DIR",
+		Use:   "check --home DIR [--trusted-hash HEX]",
 		Short: "Verify a stopped node's stored chains, offline",
 		Long: `Check the header (and block) chain a stopped node stores: from the head back
 to the genesis or trusted header, every header is valid, signed by the
 genesis sequencer, extends the one below it and is the one its height index
-names. Exits 1 if any is not.`,
+names; heights that cannot be read (a corrupt disk) are listed. A chain
+begins at the trusted header given with --trusted-hash, else at the one the
+node recorded when it started from a trusted hash, else at the config's
+trusted_hash, else at genesis. Exits 1 if any chain fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			h := config.Home(home)
@@ -32,6 +39,10 @@ names. Exits 1 if any is not.`,
 			if err != nil {
 				return err
 			}
+			explicit := cmd.Flags().Changed("trusted-hash")
+			if explicit {
+				cfg.TrustedHash = trustedHash
+			}
 			trusted, err := cfg.TrustedHashBytes()
 			if err != nil {
 				return err
@@ -41,31 +52,65 @@ names. Exits 1 if any is not.`,
 				return err
 			}
 			defer ds.Close()
+
 			ctx := cmd.Context()
-			rep, err := p2psync.VerifyStore[*types.SignedHeader](ctx, ds, p2psync.Headers, genesis, trusted)
-			if err != nil {
-				return err
+			errs := []error{checkChain[*types.SignedHeader](ctx, cmd.OutOrStdout(), ds, p2psync.Headers, genesis, trusted, explicit)}
+			if cfg.Role != config.RoleLight {
+				errs = append(errs, checkChain[*types.Block](ctx, cmd.OutOrStdout(), ds, p2psync.Blocks, genesis, trusted, explicit))
 			}
-			printReport(cmd.OutOrStdout(), "headers", rep)
-			if cfg.Role == config.RoleLight {
-				return nil
-			}
-			rep, err = p2psync.VerifyStore[*types.Block](ctx, ds, p2psync.Blocks, genesis, trusted)
-			if err != nil {
-				return err
-			}
-			printReport(cmd.OutOrStdout(), "blocks", rep)
-			return nil
+			return joinOneLine(errs...)
 		},
 	}
 	cmd.Flags().StringVar(&home, "home", defaultHome(), "node home directory")
+	cmd.Flags().StringVar(&trustedHash, "trusted-hash", "", "hash (hex) of the header the chains begin at, if the node started from one")
 	return cmd
 }
 
-func printReport(w io.Writer, what string, rep p2psync.StoreReport) {
+// checkChain verifies one stored chain and prints its report. Unless the
+// trusted hash was given on the command line, the base the node recorded
+// wins over the config's: it is where the store did begin.
+func checkChain[H p2psync.Header[H]](ctx context.Context, w io.Writer, ds datastore.Batching, kind p2psync.Kind, g *types.Genesis, trusted header.Hash, explicit bool) error {
+	if !explicit {
+		var err error
+		if trusted, err = p2psync.TrustedBase(ctx, ds, kind, trusted); err != nil {
+			return err
+		}
+	}
+	rep, err := p2psync.VerifyStore[H](ctx, ds, kind, g, trusted)
+	if err != nil {
+		return err
+	}
+	what := string(kind) + "s"
 	if rep.Empty {
 		fmt.Fprintf(w, "%s: empty\n", what)
-		return
+		return nil
 	}
 	fmt.Fprintf(w, "%s: %d..%d ok\n", what, rep.From, rep.Head)
+	return nil
 }
+
+// joinOneLine joins the non-nil errors into one, whose message is one line:
+// the CLI prints every error on one line.
+func joinOneLine(errs ...error) error {
+	var msgs []string
+	var kept []error
+	for _, err := range errs {
+		if err != nil {
+			msgs = append(msgs, err.Error())
+			kept = append(kept, err)
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return &oneLineErrors{msg: strings.Join(msgs, "; "), errs: kept}
+}
+
+// oneLineErrors unwraps like errors.Join's error but reads as one line.
+type oneLineErrors struct {
+	msg  string
+	errs []error
+}
+
+func (e *oneLineErrors) Error() string   { return e.msg }
+func (e *oneLineErrors) Unwrap() []error { return e.errs }

@@ -81,10 +81,18 @@ func checkHome(t *testing.T, home string) storedHeads {
 // headers in its header store.
 func importChain(t *testing.T, home string, n int) {
 	t.Helper()
+	importChainAs(t, home, home, n)
+}
+
+// importChainAs gives the node at home the chain of n blocks the sequencer
+// at seqHome would have produced, as if it had synced them, and returns
+// the blocks.
+func importChainAs(t *testing.T, seqHome, home string, n int) []*types.Block {
+	t.Helper()
 	ctx := context.Background()
-	h := config.Home(home)
-	signer, err := config.LoadSequencerKey(h.SequencerKeyFile())
+	signer, err := config.LoadSequencerKey(config.Home(seqHome).SequencerKeyFile())
 	require.NoError(t, err)
+	h := config.Home(home)
 	const step = time.Millisecond
 	gen, err := chaingen.New("gm", n, chaingen.Options{
 		Key: signer.PrivateKey(), Start: time.Now().Add(-time.Duration(n) * step), Step: step,
@@ -99,9 +107,11 @@ func importChain(t *testing.T, home string, n int) {
 	headers, err := p2psync.NewImporter[*types.SignedHeader](ctx, ds, p2psync.Headers)
 	require.NoError(t, err)
 	const batch = 2000
+	var all []*types.Block
 	for done := 0; done < n; {
 		bs, err := gen.Blocks(min(batch, n-done))
 		require.NoError(t, err)
+		all = append(all, bs...)
 		hs := make([]*types.SignedHeader, len(bs))
 		for i, b := range bs {
 			hs[i] = b.SignedHeader()
@@ -114,6 +124,7 @@ func importChain(t *testing.T, home string, n int) {
 	require.NoError(t, headers.Close(ctx))
 	require.Equal(t, uint64(n), blocks.Height())
 	require.Equal(t, uint64(n), headers.Height())
+	return all
 }
 
 // tryStatus returns the status of a node with a block service, or false if

@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/multiformats/go-multiaddr"
+	"github.com/stretchr/testify/require"
+
+	"github.com/headersync/headersync/api"
+	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/internal/adversary"
+	"github.com/headersync/headersync/internal/diskfault"
+	"github.com/headersync/headersync/p2p"
+	"github.com/headersync/headersync/p2psync"
+	"github.com/headersync/headersync/types"
+)
+
+// damage is what a flipped data block took from a stopped node's chain of
+// one kind: the heights whose record (header or block) or height index
+// entry sat in it.
+type damage struct {
+	records, index map[uint64]bool
+}
+
+// heights are the damaged heights, ascending: those a read by height fails
+// on (it reads the index entry, then the record).
+func (d damage) heights() []uint64 {
+	var hs []uint64
+	for h := range d.records {
+		hs = append(hs, h)
+	}
+	for h := range d.index {
+		if !d.records[h] {
+			hs = append(hs, h)
+		}
+	}
+	slices.Sort(hs)
+	return hs
+}
+
+// rangeFails says whether an exchange request for heights from..to fails:
+// go-header's server reads the index entry of the top height only, then
+// follows hash links down through the records.
+func (d damage) rangeFails(from, to uint64) bool {
+	if d.index[to] {
+		return true
+	}
+	for h := from; h <= to; h++ {
+		if d.records[h] {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	headerIndexKey = regexp.MustCompile(`^/headerEx/([0-9]+)$`)
+	blockIndexKey  = regexp.MustCompile(`^/blockEx/([0-9]+)$`)
+)
+
+// corruptDataBlocks flips a byte in two data blocks of the node's data dir,
+// one holding only header records and index entries, one only blocks', all
+// of heights strictly between 1 and the head (the node must still read its
+// head and first header to start), and returns what it damaged. What a block holds is read with pebble's own
+// table reader, not with the store under test.
+func corruptDataBlocks(t *testing.T, home string, chain []*types.Block) (table string, headers, blocks damage) {
+	t.Helper()
+	byKey := make(map[string]uint64)
+	for _, b := range chain {
+		byKey["/headerEx/"+b.Hash().String()] = b.Height()
+		byKey["/blockEx/"+b.Hash().String()] = b.Height()
+	}
+	head := uint64(len(chain))
+	// classify returns what key k holds, or false if it is not an ordinary
+	// height's record or index entry.
+	classify := func(k string) (height uint64, isHeader, isIndex, ok bool) {
+		if h, found := byKey[k]; found {
+			return h, strings.HasPrefix(k, "/headerEx/"), false, h > 1 && h < head
+		}
+		for _, re := range []*regexp.Regexp{headerIndexKey, blockIndexKey} {
+			if m := re.FindStringSubmatch(k); m != nil {
+				h, err := strconv.ParseUint(m[1], 10, 64)
+				return h, re == headerIndexKey, true, err == nil && h > 1 && h < head
+			}
+		}
+		return 0, false, false, false // a head, or a record of the node's own
+	}
+
+	tables, err := diskfault.Tables(config.Home(home).DataDir())
+	require.NoError(t, err)
+	require.NotEmpty(t, tables, "a clean stop leaves the imported chain in tables")
+	headers = damage{records: map[uint64]bool{}, index: map[uint64]bool{}}
+	blocks = damage{records: map[uint64]bool{}, index: map[uint64]bool{}}
+	// One block of each kind's keys, found from the middle of the file
+	// outwards, in one table: the damage is then one file's.
+	table = tables[len(tables)-1]
+	dataBlocks, err := diskfault.DataBlocks(table)
+	require.NoError(t, err)
+	// Choose both blocks before damaging either: KeysIn reads the table.
+	var (
+		flipped struct{ headers, blocks bool }
+		chosen  []diskfault.Block
+	)
+next:
+	for i := range dataBlocks {
+		blk := dataBlocks[(len(dataBlocks)/2+i)%len(dataBlocks)]
+		keys, err := diskfault.KeysIn(table, blk)
+		require.NoError(t, err)
+		if len(keys) == 0 {
+			continue
+		}
+		_, isHeader, _, _ := classify(string(keys[0]))
+		if (isHeader && flipped.headers) || (!isHeader && flipped.blocks) {
+			continue
+		}
+		for _, k := range keys {
+			if _, hdr, _, ok := classify(string(k)); !ok || hdr != isHeader {
+				continue next
+			}
+		}
+		d := blocks
+		if isHeader {
+			d, flipped.headers = headers, true
+		} else {
+			flipped.blocks = true
+		}
+		for _, k := range keys {
+			h, _, isIndex, _ := classify(string(k))
+			if isIndex {
+				d.index[h] = true
+			} else {
+				d.records[h] = true
+			}
+		}
+		chosen = append(chosen, blk)
+		if flipped.headers && flipped.blocks {
+			for _, blk := range chosen {
+				require.NoError(t, diskfault.FlipBlock(table, blk))
+			}
+			return table, headers, blocks
+		}
+	}
+	t.Fatalf("%s has no data block of ordinary heights' headers and one of blocks", table)
+	return "", damage{}, damage{}
+}
+
+// requireCorruptReply requires err to be the API's 500 for a corrupt store
+// at height.
+func requireCorruptReply(t *testing.T, err error, height uint64) {
+	t.Helper()
+	var httpErr *api.HTTPError
+	require.ErrorAs(t, err, &httpErr, "height %d", height)
+	require.Equal(t, http.StatusInternalServerError, httpErr.StatusCode)
+	require.Regexp(t, fmt.Sprintf(`^store corrupt at height %d: read /(header|block)Ex/[0-9A-F]+: .*checksum mismatch.*; run headersync check$`, height), httpErr.Message)
+}
+
+// A full node whose data dir has damaged data blocks starts, answers every
+// read of a damaged height with a clear error (a 500 on the API, a reset
+// stream on the exchange), serves every other height, cross-checks around
+// the damage, logs it once and stops cleanly; check then names the damaged
+// heights and exits 1. pebble's default corruption handler ended the process
+// on the first read.
+func TestCorruptDataFileIsAnErrorNotACrash(t *testing.T) {
+	const chainLen = 3000
+	seqHome, fullHome, _ := homes(t)
+	chain := importChainAs(t, seqHome, fullHome, chainLen)
+	table, headers, blocks := corruptDataBlocks(t, fullHome, chain)
+	t.Logf("flipped a byte in two blocks of %s: headers %v (index %v), blocks %v (index %v)", filepath.Base(table),
+		headers.heights(), slices.Sorted(maps.Keys(headers.index)), blocks.heights(), slices.Sorted(maps.Keys(blocks.index)))
+
+	ports := newPorts(t)
+	full := start(t, "full", fullHome, ports)
+	ctx := context.Background()
+	for _, b := range chain {
+		height := b.Height()
+		h, err := full.api.Header(ctx, strconv.FormatUint(height, 10))
+		if slices.Contains(headers.heights(), height) {
+			requireCorruptReply(t, err, height)
+		} else {
+			require.NoError(t, err, "header %d", height)
+			require.Equal(t, b.Hash().String(), h.Hash.String(), "header %d", height)
+		}
+		got, err := full.api.Block(ctx, height)
+		if slices.Contains(blocks.heights(), height) {
+			requireCorruptReply(t, err, height)
+		} else {
+			require.NoError(t, err, "block %d", height)
+			require.Equal(t, b.Hash().String(), got.Header.Hash.String(), "block %d", height)
+		}
+	}
+
+	// Over the exchange, a damaged height is a reset stream: the protocol
+	// has no error status, and NOT_FOUND or an invalid header would mislead
+	// the asking peer or get this honest one banned. go-header's server
+	// already resets on any store error but not-found; this holds it to it.
+	client := exchangeClient(t, fullHome, ports)
+	for _, c := range []struct {
+		kind p2psync.Kind
+		d    damage
+	}{{p2psync.Headers, headers}, {p2psync.Blocks, blocks}} {
+		proto := protocol.ID(c.kind.ProtocolID("gm"))
+		ask := func(from, to uint64) {
+			t.Helper()
+			n, err := client.request(proto, from, to-from+1)
+			if c.d.rangeFails(from, to) {
+				require.Error(t, err, "%s %d..%d: the stream must be reset", c.kind, from, to)
+				require.Zero(t, n, "%s %d..%d: no answer, not even a status", c.kind, from, to)
+				return
+			}
+			require.NoError(t, err, "%s %d..%d", c.kind, from, to)
+			require.Equal(t, int(to-from+1), n, "%s %d..%d", c.kind, from, to)
+		}
+		for _, h := range c.d.heights() {
+			ask(h, h)
+			ask(h-1, min(h+6, chainLen))
+		}
+		for _, h := range []uint64{1, chainLen / 3, chainLen} {
+			ask(h, h)
+		}
+	}
+
+	// The cross-check stepped over what it could not read and went on.
+	require.Eventually(t, func() bool {
+		st, ok := full.tryStatus()
+		return ok && st.CrossCheck != nil && st.CrossCheck.CheckedHeight >= chainLen
+	}, waitFor, tick, "the cross-check stalled at a damaged height")
+	st := full.status()
+	require.Equal(t, uint64(len(unique(headers.heights(), blocks.heights()))), st.CrossCheck.Unreadable)
+	require.Zero(t, st.CrossCheck.Mismatches)
+	full.terminate()
+
+	log, err := os.ReadFile(full.log.Name())
+	require.NoError(t, err)
+	require.Equal(t, 1, strings.Count(string(log), "store corrupt: a data file"), "the damage is logged once:\n%s", log)
+	require.NotContains(t, string(log), "goroutine ")
+
+	out, errOut, code := cli(t, "check", "--home", fullHome)
+	require.Equal(t, 1, code, "check must fail on a damaged store: %s", out)
+	require.NotContains(t, errOut, "goroutine ")
+	require.Equal(t, 1, strings.Count(errOut, "\n"), "one error line: %q", errOut)
+	require.True(t, strings.HasPrefix(errOut, "headersync: "), errOut)
+	for what, hs := range map[string][]uint64{"header": headers.heights(), "block": blocks.heights()} {
+		if len(hs) > 0 {
+			require.Contains(t, errOut, "cannot read "+plural(what, len(hs))+" "+joinHeights(hs)+":")
+		}
+	}
+}
+
+// A table pebble cannot open at all (its footer is damaged) stops start and
+// check with one line saying the store is corrupt, not blaming another node.
+func TestCorruptTableIsRefusedAtOpen(t *testing.T) {
+	seqHome, fullHome, _ := homes(t)
+	importChainAs(t, seqHome, fullHome, 500)
+	tables, err := diskfault.Tables(config.Home(fullHome).DataDir())
+	require.NoError(t, err)
+	require.NotEmpty(t, tables)
+	require.NoError(t, diskfault.FlipFooter(tables[0]))
+
+	ports := newPorts(t)
+	for _, args := range [][]string{
+		{"start", "--home", fullHome, "--p2p.listen", ports.listen(), "--api.listen", ports.apiAddr()},
+		{"check", "--home", fullHome},
+	} {
+		_, errOut, code := cli(t, args...)
+		require.Equal(t, 1, code, "%s: %s", args[0], errOut)
+		// start logs the damaged file before it gives up; the error is the
+		// last line, and the only one of its kind.
+		require.Regexp(t, `(?m)\A(?:time=.*\n)*headersync: open datastore .*: store corrupt: [^\n]*\n\z`, errOut, args[0])
+		require.NotContains(t, errOut, "another node")
+		require.NotContains(t, errOut, "goroutine ")
+	}
+}
+
+// exchange is a libp2p peer of the test's own, connected to one node.
+type exchange struct {
+	t      *testing.T
+	client *p2p.Client
+	target peer.ID
+}
+
+// exchangeClient connects a fresh libp2p peer to the node at home.
+func exchangeClient(t *testing.T, home string, ports nodePorts) *exchange {
+	t.Helper()
+	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	require.NoError(t, err)
+	c, err := p2p.NewClient(config.P2PConfig{ListenAddress: []string{"/ip4/127.0.0.1/tcp/0"}}, key, "gm", nil, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	require.NoError(t, c.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, c.Close()) })
+	id, err := peer.Decode(mustCLI(t, "node-id", "--home", home))
+	require.NoError(t, err)
+	addr, err := multiaddr.NewMultiaddr(ports.listen())
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, c.Host().Connect(ctx, peer.AddrInfo{ID: id, Addrs: []multiaddr.Multiaddr{addr}}))
+	return &exchange{t: t, client: c, target: id}
+}
+
+// request asks for amount headers from height and returns how many answers
+// came before the stream ended, and how it ended.
+func (e *exchange) request(proto protocol.ID, from, amount uint64) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return adversary.Request(ctx, e.client.Host(), e.target, proto,
+		&p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: from}, Amount: amount})
+}
+
+func plural(what string, n int) string {
+	if n == 1 {
+		return what
+	}
+	return what + "s"
+}
+
+func joinHeights(hs []uint64) string {
+	s := make([]string, len(hs))
+	for i, h := range hs {
+		s[i] = strconv.FormatUint(h, 10)
+	}
+	return strings.Join(s, ", ")
+}
+
+// unique returns the distinct heights of all lists.
+func unique(lists ...[]uint64) []uint64 {
+	var all []uint64
+	for _, l := range lists {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	return slices.Compact(all)
+}

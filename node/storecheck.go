@@ -1,0 +1,43 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/p2psync"
+	"github.com/headersync/headersync/types"
+)
+
+// ErrStoreNotOfGenesis: the data dir holds a chain the genesis does not
+// name: signed by another key, or of another chain ID.
+var ErrStoreNotOfGenesis = errors.New("the stored chain is not the genesis chain")
+
+// checkStoredChains refuses a data dir whose stored chains the genesis does
+// not name. Every header a node accepts from peers must be signed by the
+// genesis key, but one resumed from its own store was never checked again:
+// after genesis.json was replaced by one naming a new sequencer key, a full
+// node served the old key's headers as if nothing had changed.
+func (n *Node) checkStoredChains(ctx context.Context) error {
+	trusted, err := n.cfg.TrustedHashBytes()
+	if err != nil {
+		return err
+	}
+	errs := []error{p2psync.CheckStoredEnds[*types.SignedHeader](ctx, n.ds, p2psync.Headers, n.genesis, trusted)}
+	if n.cfg.Role != config.RoleLight {
+		errs = append(errs, p2psync.CheckStoredEnds[*types.Block](ctx, n.ds, p2psync.Blocks, n.genesis, trusted))
+	}
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, p2psync.ErrNotSequencerKey), errors.Is(err, p2psync.ErrWrongChain):
+			// One line: what was found, what the genesis expects, and why
+			// that stops the node.
+			return fmt.Errorf("%w: %w (the data dir holds another chain, or genesis.json changed; refusing to start)", ErrStoreNotOfGenesis, err)
+		default:
+			return fmt.Errorf("check stored chains against the genesis: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/ipfs/go-datastore"
+	pebbleds "github.com/ipfs/go-ds-pebble"
+)
+
+// ErrCorrupt: data on disk failed pebble's checksums (a flipped bit, a
+// torn write), so the key being read cannot be trusted. It is permanent:
+// retrying the read fails again.
+var ErrCorrupt = errors.New("store corrupt")
+
+// CorruptError is a read that hit corrupt data. It matches ErrCorrupt.
+type CorruptError struct {
+	Key datastore.Key // the key being read
+	Err error         // pebble's error, naming the file and what failed
+}
+
+func (e *CorruptError) Error() string { return fmt.Sprintf("%s: %s", ErrCorrupt, e.Detail()) }
+
+// Detail describes the failed read without the words "store corrupt", for
+// callers that say it their own way.
+func (e *CorruptError) Detail() string { return fmt.Sprintf("read %s: %s", e.Key, firstLine(e.Err)) }
+
+// Is makes errors.Is(err, ErrCorrupt) true.
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// guarded is the pebble datastore as Open returns it: reads that hit
+// corrupt data fail with a *CorruptError, so callers can tell a bad disk
+// from a missing key or a closed store without knowing pebble; and Close
+// releases the directory lock Open took.
+type guarded struct {
+	*pebbleds.Datastore
+	lock interface{ Close() error }
+}
+
+func (g *guarded) Get(ctx context.Context, key datastore.Key) ([]byte, error) {
+	v, err := g.Datastore.Get(ctx, key)
+	return v, classify(key, err)
+}
+
+func (g *guarded) Has(ctx context.Context, key datastore.Key) (bool, error) {
+	ok, err := g.Datastore.Has(ctx, key)
+	return ok, classify(key, err)
+}
+
+func (g *guarded) GetSize(ctx context.Context, key datastore.Key) (int, error) {
+	n, err := g.Datastore.GetSize(ctx, key)
+	return n, classify(key, err)
+}
+
+// Close closes pebble, then releases the lock: pebble keeps its own
+// reference to a lock it was given and drops only that one.
+func (g *guarded) Close() error {
+	return errors.Join(g.Datastore.Close(), g.lock.Close())
+}
+
+func classify(key datastore.Key, err error) error {
+	if err != nil && pebble.IsCorruptionError(err) {
+		return &CorruptError{Key: key, Err: err}
+	}
+	return err
+}
