@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ipfs/go-datastore"
@@ -39,6 +40,9 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 type guarded struct {
 	*pebbleds.Datastore
 	lock interface{ Close() error }
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 func (g *guarded) Get(ctx context.Context, key datastore.Key) ([]byte, error) {
@@ -57,9 +61,12 @@ func (g *guarded) GetSize(ctx context.Context, key datastore.Key) (int, error) {
 }
 
 // Close closes pebble, then releases the lock: pebble keeps its own
-// reference to a lock it was given and drops only that one.
+// reference to a lock it was given and drops only that one. Later calls
+// return the first call's result, as go-ds-pebble's own Close does: the
+// lock must be released exactly once.
 func (g *guarded) Close() error {
-	return errors.Join(g.Datastore.Close(), g.lock.Close())
+	g.closeOnce.Do(func() { g.closeErr = errors.Join(g.Datastore.Close(), g.lock.Close()) })
+	return g.closeErr
 }
 
 func classify(key datastore.Key, err error) error {

@@ -75,3 +75,16 @@ func TestCommittedBatchSurvivesKill9(t *testing.T) {
 	require.NoError(t, err, "a committed write was lost to SIGKILL")
 	require.Equal(t, []byte("committed"), v)
 }
+
+// Close may be called twice, as go-ds-pebble's allows: stops and test
+// cleanups both close the datastore. The lock is released once.
+func TestCloseTwice(t *testing.T) {
+	dir := t.TempDir()
+	ds, err := store.Open(dir)
+	require.NoError(t, err)
+	require.NoError(t, ds.Close())
+	require.NoError(t, ds.Close())
+	again, err := store.Open(dir)
+	require.NoError(t, err, "the lock was released")
+	require.NoError(t, again.Close())
+}
