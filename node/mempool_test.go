@@ -292,16 +292,23 @@ func TestRestartIncludesQueuedTxsOnce(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		require.NoError(t, n.producer.produce(ctx))
 	}
+	count := txCounts(t, n)
+	require.Equal(t, map[string]int{"first": 1, "second": 1}, count)
+	require.Equal(t, uint64(3), n.blocks.Height())
+}
+
+// txCounts counts how many of n's stored blocks carry each transaction.
+func txCounts(t *testing.T, n *Node) map[string]int {
+	t.Helper()
 	count := map[string]int{}
 	for h := uint64(1); h <= n.blocks.Height(); h++ {
-		b, err := n.blocks.GetByHeight(ctx, h)
+		b, err := n.blocks.GetByHeight(context.Background(), h)
 		require.NoError(t, err)
 		for _, tx := range b.Data().Txs {
 			count[string(tx)]++
 		}
 	}
-	require.Equal(t, map[string]int{"first": 1, "second": 1}, count)
-	require.Equal(t, uint64(3), n.blocks.Height())
+	return count
 }
 
 // A crash after the signing state recorded a block, before the write that
@@ -338,14 +345,7 @@ func TestSignedBlockTakesItsTxsOutOfTheQueue(t *testing.T) {
 	for range 2 {
 		require.NoError(t, n.producer.produce(ctx))
 	}
-	count := map[string]int{}
-	for h := uint64(1); h <= n.blocks.Height(); h++ {
-		b, err := n.blocks.GetByHeight(ctx, h)
-		require.NoError(t, err)
-		for _, tx := range b.Data().Txs {
-			count[string(tx)]++
-		}
-	}
+	count := txCounts(t, n)
 	require.Equal(t, map[string]int{"signed": 1, "later": 1}, count)
 
 	// And on disk: a restart replays nothing.

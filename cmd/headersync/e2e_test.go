@@ -24,18 +24,35 @@ func homes(t *testing.T) (seq, full, light string) {
 	return seq, full, light
 }
 
+// three is a sequencer, a full node seeded by it and a light node seeded
+// only by the full node, each its own process.
+type three struct {
+	seqHome, fullHome, lightHome    string
+	seqPorts, fullPorts, lightPorts nodePorts
+	seqID, fullID                   string
+	seq, full, light                *proc
+}
+
+// startThree starts a sequencer, a full and a light node, and waits until
+// all three reach height.
+func startThree(t *testing.T, height uint64) *three {
+	t.Helper()
+	n := &three{seqPorts: newPorts(t), fullPorts: newPorts(t), lightPorts: newPorts(t)}
+	n.seqHome, n.fullHome, n.lightHome = homes(t)
+	n.seqID, n.fullID = mustCLI(t, "node-id", "--home", n.seqHome), mustCLI(t, "node-id", "--home", n.fullHome)
+	n.seq = start(t, "sequencer", n.seqHome, n.seqPorts)
+	n.full = start(t, "full", n.fullHome, n.fullPorts, "--p2p.seeds", n.seqPorts.seed(n.seqID))
+	n.light = start(t, "light", n.lightHome, n.lightPorts, "--p2p.seeds", n.fullPorts.seed(n.fullID))
+	waitHeight(t, height, n.seq, n.full, n.light)
+	return n
+}
+
 // Three processes — a sequencer, a full node seeded by it, a light node
 // seeded only by the full node — converge on one chain. The full node killed
 // with SIGKILL restarts from what it stored, loses nothing and catches up.
 func TestThreeProcessesConvergeAndSurviveKill9(t *testing.T) {
-	seqHome, fullHome, lightHome := homes(t)
-	seqPorts, fullPorts, lightPorts := newPorts(t), newPorts(t), newPorts(t)
-	seqID, fullID := mustCLI(t, "node-id", "--home", seqHome), mustCLI(t, "node-id", "--home", fullHome)
-
-	seq := start(t, "sequencer", seqHome, seqPorts)
-	full := start(t, "full", fullHome, fullPorts, "--p2p.seeds", seqPorts.seed(seqID))
-	light := start(t, "light", lightHome, lightPorts, "--p2p.seeds", fullPorts.seed(fullID))
-	waitHeight(t, 20, seq, full, light)
+	net := startThree(t, 20)
+	seq, full, light := net.seq, net.full, net.light
 
 	// The light node keeps no blocks; the full node's blocks match its headers.
 	_, err := light.api.Block(context.Background(), 1)
@@ -60,7 +77,7 @@ func TestThreeProcessesConvergeAndSurviveKill9(t *testing.T) {
 	}, waitFor, tick)
 	full.kill9()
 
-	full = start(t, "full (restarted)", fullHome, fullPorts, "--p2p.seeds", seqPorts.seed(seqID))
+	full = start(t, "full (restarted)", net.fullHome, net.fullPorts, "--p2p.seeds", net.seqPorts.seed(net.seqID))
 	require.GreaterOrEqual(t, full.status().Headers.Height, stored, "the restart lost stored headers")
 	for h := uint64(1); h <= stored; h++ {
 		ref := strconv.FormatUint(h, 10)

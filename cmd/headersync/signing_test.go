@@ -49,21 +49,16 @@ func requireSameHead(t *testing.T, seq *proc, nodes ...*proc) {
 // last block it signed, and extends it. The full and light nodes keep one
 // chain and keep following it (they would ban a forking sequencer).
 func TestWipedSequencerRecoversWithoutForking(t *testing.T) {
-	seqHome, fullHome, lightHome := homes(t)
-	seqPorts, fullPorts, lightPorts := newPorts(t), newPorts(t), newPorts(t)
-	seqID, fullID := mustCLI(t, "node-id", "--home", seqHome), mustCLI(t, "node-id", "--home", fullHome)
-
-	seq := start(t, "sequencer", seqHome, seqPorts)
-	full := start(t, "full", fullHome, fullPorts, "--p2p.seeds", seqPorts.seed(seqID))
-	light := start(t, "light", lightHome, lightPorts, "--p2p.seeds", fullPorts.seed(fullID))
-	waitHeight(t, 20, seq, full, light)
+	net := startThree(t, 20)
+	seq, full, light := net.seq, net.full, net.light
+	seqHome, fullHome := net.seqHome, net.fullHome
 
 	seq.kill9()
 	signed := full.height()
 	pinned := pinHashes(t, full, signed)
 	require.NoError(t, os.RemoveAll(filepath.Join(seqHome, "data")))
 
-	seq = start(t, "sequencer (wiped)", seqHome, seqPorts)
+	seq = start(t, "sequencer (wiped)", seqHome, net.seqPorts)
 	st := seq.status()
 	require.GreaterOrEqual(t, st.Sequencer.SignedHeight, signed, "the signing state outlived data/")
 	require.Eventually(t, func() bool { return seq.height() >= signed+10 }, waitFor, tick,
