@@ -9,11 +9,11 @@ import (
 	"syscall"
 	"time"
 
-	logging "github.com/ipfs/go-log/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/internal/liblog"
 	"github.com/headersync/headersync/node"
 )
 
@@ -142,17 +142,18 @@ func runUntilSignal(n interface {
 	return nil
 }
 
-// newLogger builds the node's logger and quiets the libraries' own loggers
-// (go-header and libp2p log through go-log) to errors unless debugging.
+// newLogger builds the node's logger and routes the libraries' loggers
+// (go-header's go-log, go-libp2p's gologshim) into it, so the process
+// writes one log in the format and at the level configured.
 func newLogger(c config.LogConfig, w interface{ Write([]byte) (int, error) }) (*slog.Logger, error) {
 	logger, err := c.NewLogger(w)
 	if err != nil {
 		return nil, err
 	}
-	libLevel := logging.LevelError
-	if lvl, _ := config.ParseLogLevel(c.Level); lvl <= slog.LevelDebug {
-		libLevel = logging.LevelInfo
+	level, err := config.ParseLogLevel(c.Level)
+	if err != nil {
+		return nil, err
 	}
-	logging.SetAllLoggers(libLevel)
+	liblog.Route(logger.Handler(), level)
 	return logger, nil
 }
