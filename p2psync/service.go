@@ -192,6 +192,14 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 		}
 	}
 
+	if hasHead {
+		s.log.Info("resumed from height", "height", st.Height())
+	}
+	// Every service, the sequencer's too, logs a status line and warns
+	// when its height stops moving.
+	s.wg.Add(1)
+	go s.reportProgress(runCtx)
+
 	recovering := s.cfg.Sequencer && st.Height() < s.cfg.RecoverTo
 	s.recovering.Store(recovering)
 	s.plan = PlanInit(hasHead, s.cfg.Sequencer && !recovering, s.cfg.TrustedHash)
@@ -244,9 +252,8 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 		s.wg.Add(1)
 		go s.initLoop(runCtx)
 	}
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go s.refreshHead(runCtx)
-	go s.reportProgress(runCtx)
 	return nil
 }
 

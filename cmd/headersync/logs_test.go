@@ -57,3 +57,53 @@ func TestLogFormatJSONCoversLibraries(t *testing.T) {
 	// in the log: the bridge is what put them there as JSON.
 	require.Positive(t, fromLibrary, "no go-header or libp2p line in the full node's JSON log")
 }
+
+// waitLogged waits until p's JSON log has a line with message msg (and the
+// service, if given) and returns it.
+func waitLogged(t *testing.T, p *proc, msg, service string) map[string]any {
+	t.Helper()
+	var found map[string]any
+	require.Eventually(t, func() bool {
+		for _, l := range logLines(t, p) {
+			if l["msg"] == msg && (service == "" || l["service"] == service) {
+				found = l
+				return true
+			}
+		}
+		return false
+	}, waitFor, tick, "%s never logged %q", p.name, msg)
+	return found
+}
+
+// A short catch-up is visible in the log: its start with the target, at
+// least one progress line, its end with the time it took. A node whose
+// sequencer stops warns that no header arrives; restarted, it says where
+// it resumed.
+func TestCatchupProgressStallAndResumeAreLogged(t *testing.T) {
+	seqHome, fullHome, _ := homes(t)
+	seqPorts, fullPorts := newPorts(t), newPorts(t)
+	seqID := mustCLI(t, "node-id", "--home", seqHome)
+	jsonLog := []string{"--log.format", "json", "--log.level", "info"}
+
+	seq := start(t, "sequencer", seqHome, seqPorts, jsonLog...)
+	waitHeight(t, 40, seq)
+	full := start(t, "full", fullHome, fullPorts, append([]string{"--p2p.seeds", seqPorts.seed(seqID)}, jsonLog...)...)
+
+	began := waitLogged(t, full, "catching up", "header")
+	require.GreaterOrEqual(t, began["target"], float64(40))
+	progress := waitLogged(t, full, "catch-up progress", "header")
+	require.Contains(t, progress, "headers_per_s")
+	require.Contains(t, progress, "eta")
+	done := waitLogged(t, full, "caught up", "header")
+	require.Contains(t, done, "took")
+
+	seq.terminate()
+	stalled := waitLogged(t, full, "no new header", "header")
+	require.Positive(t, stalled["height"])
+	full.terminate()
+
+	again := start(t, "full-again", fullHome, fullPorts, append([]string{"--p2p.seeds", seqPorts.seed(seqID)}, jsonLog...)...)
+	resumed := waitLogged(t, again, "resumed from height", "header")
+	require.GreaterOrEqual(t, resumed["height"], float64(40))
+	again.terminate()
+}
