@@ -9,6 +9,7 @@ import (
 
 	"github.com/headersync/headersync/api"
 	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/types"
 )
 
@@ -30,9 +31,15 @@ func (n *Node) Status(ctx context.Context) api.Status {
 		st.ListenAddrs = append(st.ListenAddrs, a.String())
 	}
 	for _, p := range n.p2p.Peers() {
-		st.Peers = append(st.Peers, api.PeerStatus{
+		ps := api.PeerStatus{
 			ID: p.ID.String(), Direction: p.Direction, Addr: p.Addr.String(), ConnectedSince: p.ConnectedSince,
-		})
+			LatencyMS: float64(p.Latency.Microseconds()) / 1000, Chain: p.Chain,
+			Services: map[string]api.PeerService{string(p2psync.Headers): peerService(n.headers.PeerState(p.ID))},
+		}
+		if n.blocks != nil {
+			ps.Services[string(p2psync.Blocks)] = peerService(n.blocks.PeerState(p.ID))
+		}
+		st.Peers = append(st.Peers, ps)
 	}
 	hs := n.headers.State(ctx)
 	st.Headers = &hs
@@ -51,6 +58,10 @@ func (n *Node) Status(ctx context.Context) api.Status {
 		st.Sequencer = n.producer.status()
 	}
 	return st
+}
+
+func peerService(s p2psync.PeerState) api.PeerService {
+	return api.PeerService{Serves: s.Serves, Strikes: s.Strikes, Banned: s.Banned}
 }
 
 // HeadHeader returns the stored head header.
