@@ -88,8 +88,20 @@ func (n *Node) BlockByHeight(ctx context.Context, height uint64) (*types.Block, 
 	if n.blocks == nil {
 		return nil, api.ErrNoBlocks
 	}
-	return n.blocks.GetByHeight(ctx, height)
+	b, err := n.blocks.GetByHeight(ctx, height)
+	if errors.Is(err, header.ErrNotFound) {
+		return nil, errBlockNotFound{}
+	}
+	return b, err
 }
+
+// errBlockNotFound is header.ErrNotFound to errors.Is, so the API answers
+// 404, but reads as what is missing: go-header's text, "header: not
+// found", misleads for a block.
+type errBlockNotFound struct{}
+
+func (errBlockNotFound) Error() string        { return "not found" }
+func (errBlockNotFound) Is(target error) bool { return target == header.ErrNotFound }
 
 // SubmitTx queues a transaction for the next block (sequencer only). It
 // returns once the transaction is on disk, so it survives any stop.

@@ -115,6 +115,13 @@ func NewClient(cfg config.P2PConfig, key crypto.PrivKey, chainID string, ds data
 	}
 	rules := newPeerRules(blocked, allowed)
 	dial, gated := splitSeeds(seeds, id, rules)
+	for _, s := range seeds {
+		if s.ID == id {
+			// Normal with a seed list shared by every node, but said, so
+			// that a node given only itself as seed is not a mystery.
+			logger.Info("not dialling seed: it is this node", "seed", s.ID)
+		}
+	}
 	return &Client{
 		logger:        logger,
 		key:           key,

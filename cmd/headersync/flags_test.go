@@ -35,6 +35,7 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"devnet", "--api-port-base", "-1"}, `invalid --api-port-base "-1"; expected at least 0`},
 		{[]string{"devnet", "--api-port-base", "65535"}, `invalid --api-port-base "65535"; expected at most 65533`},
 		{[]string{"devnet", "--chain-id", ""}, `invalid --chain-id ""`},
+		{[]string{"devnet", "--chain-id", "çhåin-ü"}, `contains 'ç'`},
 		{[]string{"devnet", "--log.level", "loud"}, `invalid --log.level "loud"`},
 		{[]string{"start", "--home", home, "--block-time", "0s"}, `invalid --block-time "0s"; expected a duration between 1ms and 1h`},
 		{[]string{"start", "--home", home, "--block-time", "-1s"}, `invalid --block-time "-1s"`},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -110,6 +111,10 @@ func newStartCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if apiExposed(cfg.API.Listen) {
+				logger.Warn("the API is reachable from other machines and has no authentication: anyone who reaches it can read the node and submit transactions",
+					"api.listen", cfg.API.Listen)
+			}
 			opts, err := node.FromHome(home, cfg)
 			if err != nil {
 				return err
@@ -162,4 +167,16 @@ func newLogger(c config.LogConfig, w interface{ Write([]byte) (int, error) }) (*
 	}
 	liblog.Route(logger.Handler(), level)
 	return logger, nil
+}
+
+// apiExposed says whether an API address is reachable beyond this machine:
+// any host but a loopback address or "localhost" (an empty host or 0.0.0.0
+// listens on every interface).
+func apiExposed(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil || host == "localhost" {
+		return false // invalid addresses are config's to refuse
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }
