@@ -37,8 +37,9 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"devnet", "--chain-id", ""}, `invalid --chain-id ""`},
 		{[]string{"devnet", "--chain-id", "çhåin-ü"}, `contains 'ç'`},
 		{[]string{"devnet", "--log.level", "loud"}, `invalid --log.level "loud"`},
-		{[]string{"start", "--home", home, "--block-time", "0s"}, `invalid --block-time "0s"; expected a duration between 1ms and 1h`},
-		{[]string{"start", "--home", home, "--block-time", "-1s"}, `invalid --block-time "-1s"`},
+		// start's flags override config keys and are checked as those keys.
+		{[]string{"start", "--home", home, "--block-time", "0s"}, `invalid block_time "0s"; expected a duration between 1ms and 1h`},
+		{[]string{"start", "--home", home, "--block-time", "-1s"}, `invalid block_time "-1s"`},
 		{[]string{"start", "--home", home, "--log.level", "loud"}, `invalid log.level "loud"`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

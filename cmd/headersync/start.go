@@ -97,12 +97,6 @@ func newStartCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if f.changedFlags.Changed("block-time") {
-				// Named as the flag, not as the config key it overrides.
-				if err := config.ValidateBlockTime("--block-time", f.blockTime); err != nil {
-					return err
-				}
-			}
 			f.apply(&cfg)
 			if err := cfg.Validate(); err != nil {
 				return err
