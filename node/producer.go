@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -115,7 +116,7 @@ func (p *producer) recoverJournal(ctx context.Context) error {
 	if err := p.blocks.Publish(ctx, &b); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
 		return fmt.Errorf("recover block %d from the journal: %w", b.Height(), err)
 	}
-	p.log.Info("recovered block from the journal", "height", b.Height(), "hash", b.Hash().String())
+	p.log.Info("recovered block from the journal", "height", b.Height(), "hash", hex.EncodeToString(b.Hash()))
 	return nil
 }
 
@@ -146,7 +147,7 @@ func (p *producer) recoverSigned(ctx context.Context) error {
 		if err := p.blocks.Publish(ctx, last); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
 			return fmt.Errorf("publish the last signed block %d again: %w", last.Height(), err)
 		}
-		p.log.Info("published the last signed block again", "height", last.Height(), "hash", last.Hash().String())
+		p.log.Info("published the last signed block again", "height", last.Height(), "hash", hex.EncodeToString(last.Hash()))
 		return nil
 	case bh < last.Height():
 		return fmt.Errorf("block store at height %d is behind the last block signed, %d: %w", bh, last.Height(), errBehindSigned)
@@ -334,7 +335,7 @@ func (p *producer) produce(ctx context.Context) error {
 		return fmt.Errorf("publish header %d: %w", sh.Height(), err)
 	}
 	p.produced.Add(1)
-	p.log.Debug("produced block", "height", sh.Height(), "txs", len(txs), "hash", sh.Hash().String())
+	p.log.Debug("produced block", "height", sh.Height(), "txs", len(txs), "hash", hex.EncodeToString(sh.Hash()))
 	return nil
 }
 

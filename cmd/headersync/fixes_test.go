@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -37,6 +39,16 @@ func TestOperatorNotices(t *testing.T) {
 	require.True(t, errors.As(err, &httpErr), "%v", err)
 	require.Equal(t, 404, httpErr.StatusCode)
 	require.Equal(t, "block 1000000: not found", httpErr.Message)
+
+	// Hashes come out lower case and go in either case.
+	var h1 api.HeaderJSON
+	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, "header", "1", "--api", ports.apiURL())), &h1))
+	hash := h1.Hash.String()
+	require.Regexp(t, "^[0-9a-f]{64}$", hash)
+	var again api.HeaderJSON
+	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, "header", strings.ToUpper(hash), "--api", ports.apiURL())), &again))
+	require.Equal(t, uint64(1), again.Height)
+	require.Regexp(t, `"head_hash": "[0-9a-f]{64}"`, mustCLI(t, "status", "--api", ports.apiURL()))
 
 	// A second node on the same home and API port fails to start.
 	_, errOut, code := cli(t, "start", "--home", seqHome, "--api.listen", ports.apiAddr(),

@@ -13,9 +13,11 @@ package liblog
 
 import (
 	"context"
+	"encoding/hex"
 	"log/slog"
 	"sync/atomic"
 
+	"github.com/celestiaorg/go-header"
 	logging "github.com/ipfs/go-log/v2"
 	"github.com/libp2p/go-libp2p/gologshim"
 	"go.uber.org/zap/zapcore"
@@ -159,10 +161,12 @@ func (c *core) Write(e zapcore.Entry, fs []zapcore.Field) error {
 		r.AddAttrs(slog.String("logger", e.LoggerName))
 	}
 	enc := zapcore.NewMapObjectEncoder()
-	for _, f := range c.fields {
-		f.AddTo(enc)
-	}
-	for _, f := range fs {
+	for _, f := range append(c.fields[:len(c.fields):len(c.fields)], fs...) {
+		if h, ok := f.Interface.(header.Hash); ok {
+			// go-header's Hash prints upper case; the node's own lines,
+			// genesis.json and the API write lower case.
+			f = zapcore.Field{Key: f.Key, Type: zapcore.StringType, String: hex.EncodeToString(h)}
+		}
 		f.AddTo(enc)
 	}
 	for k, v := range enc.Fields {

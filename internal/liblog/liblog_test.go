@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/celestiaorg/go-header"
 	logging "github.com/ipfs/go-log/v2"
 	"github.com/libp2p/go-libp2p/gologshim"
 	"github.com/stretchr/testify/require"
@@ -56,7 +57,7 @@ func TestRouteSendsLibraryLinesThroughTheNodeHandler(t *testing.T) {
 	zapLog := logging.Logger("header/p2p")
 	shimLog := gologshim.Logger("liblog-test")
 	log := func() {
-		zapLog.Infow("new head", "height", 7)
+		zapLog.Infow("new head", "height", 7, "hash", header.Hash{0xAB, 0xCD})
 		zapLog.Warnw("slow peer", "peer", "p1")
 		zapLog.Errorw("server: getting header by hash", "hash", "AB", "err", "not found")
 		zapLog.Errorw("writing header batch", "from", 1)
@@ -79,6 +80,9 @@ func TestRouteSendsLibraryLinesThroughTheNodeHandler(t *testing.T) {
 			require.Equal(t, tc.want, messages(lines))
 			for _, l := range lines {
 				require.Contains(t, l, "time")
+				if l["msg"] == "new head" {
+					require.Equal(t, "abcd", l["hash"], "hashes in lower case")
+				}
 			}
 		})
 	}
