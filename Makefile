@@ -16,9 +16,9 @@ race:
 build:
 	go build -o bin/headersync ./cmd/headersync
 
-## devnet: start a sequencer, a full and a light node on loopback
-devnet:
-	go run ./cmd/headersync devnet
+## devnet: build the binary, then start a sequencer, a full and a light node on loopback
+devnet: build
+	./bin/headersync devnet
 
 ## bench: micro-benchmarks of the types package
 bench:

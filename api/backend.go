@@ -69,6 +69,20 @@ type PeerStatus struct {
 	Direction      string    `json:"direction"`
 	Addr           string    `json:"addr"`
 	ConnectedSince time.Time `json:"connected_since"`
+	// LatencyMS is libp2p's moving average of round trips; 0 until measured.
+	LatencyMS float64 `json:"latency_ms"`
+	// Chain is set when the peer runs another chain than this node.
+	Chain string `json:"chain,omitempty"`
+	// Services says, per sync service ("header", "block"), whether the
+	// peer serves its exchange and how this node rates it.
+	Services map[string]PeerService `json:"services"`
+}
+
+// PeerService is one sync service's view of a peer.
+type PeerService struct {
+	Serves  bool `json:"serves"`  // announced the service's exchange protocol
+	Strikes int  `json:"strikes"` // recent failures to answer
+	Banned  bool `json:"banned"`  // banned for misbehaviour
 }
 
 // CrossCheckStatus reports how far blocks have been checked against headers.

@@ -49,7 +49,7 @@ func headerPath(ref string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []string{"headers", "hash", hash.String()}, nil
+		return []string{"headers", "hash", hex.EncodeToString(hash)}, nil
 	}
 	if _, err := parseHeight(ref); err != nil {
 		return nil, fmt.Errorf("%w: %q; expected %q, a height from 1, or a %d-digit hex hash",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,7 +33,7 @@ func TestGetStatus(t *testing.T) {
 	headers, ok := m["headers"].(map[string]any)
 	require.True(t, ok, "headers: %v", m["headers"])
 	require.Equal(t, json.Number("3"), headers["height"])
-	require.Equal(t, b.blocks[2].Hash().String(), headers["head_hash"])
+	require.Equal(t, hex.EncodeToString(b.blocks[2].Hash()), headers["head_hash"])
 	require.Contains(t, m, "cross_check")
 	require.NotContains(t, m, "sequencer", "absent sections are omitted")
 }
@@ -52,14 +53,14 @@ func requireHeaderJSON(t *testing.T, sh *types.SignedHeader, m map[string]any) {
 	}
 	require.Len(t, m, len(headerFields), "unexpected fields in %v", m)
 	require.Equal(t, json.Number(fmt.Sprint(sh.Height())), m["height"], "height is a JSON number")
-	require.Equal(t, sh.Hash().String(), m["hash"])
-	require.Regexp(t, "^[0-9A-F]{64}$", m["hash"], "hash is uppercase hex")
+	require.Equal(t, hex.EncodeToString(sh.Hash()), m["hash"])
+	require.Regexp(t, "^[0-9a-f]{64}$", m["hash"], "hash is lower-case hex")
 	require.Equal(t, sh.ChainID(), m["chain_id"])
-	require.Equal(t, sh.DataHash().String(), m["data_hash"])
-	require.Equal(t, sh.LastHeader().String(), m["last_header_hash"])
-	require.Equal(t, strings.ToUpper(fmt.Sprintf("%x", sh.ProposerAddress())), m["proposer_address"])
-	require.Equal(t, strings.ToUpper(fmt.Sprintf("%x", sh.Signature())), m["signature"])
-	require.Equal(t, strings.ToUpper(fmt.Sprintf("%x", []byte(sh.Signer()))), m["signer"])
+	require.Equal(t, hex.EncodeToString(sh.DataHash()), m["data_hash"])
+	require.Equal(t, hex.EncodeToString(sh.LastHeader()), m["last_header_hash"])
+	require.Equal(t, fmt.Sprintf("%x", sh.ProposerAddress()), m["proposer_address"])
+	require.Equal(t, fmt.Sprintf("%x", sh.Signature()), m["signature"])
+	require.Equal(t, fmt.Sprintf("%x", []byte(sh.Signer())), m["signer"])
 	require.Equal(t, "", m["consensus_hash"], "empty hashes are empty strings")
 	require.Equal(t, map[string]any{"block": json.Number("0"), "app": json.Number("0")}, m["version"])
 

@@ -4,23 +4,21 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/celestiaorg/go-header"
 
 	"github.com/headersync/headersync/types"
 )
 
-// HexBytes is a byte string in JSON as uppercase hex, the encoding
-// go-header's header.Hash uses, so every binary field of a header reads the
-// same. Empty is "". Decoding accepts either case.
+// HexBytes is a byte string in JSON as lower-case hex, as genesis.json,
+// config.toml and the project's log lines write keys and hashes (go-header's
+// header.Hash writes upper case, which is why the views do not use it).
+// Empty is "". Decoding accepts either case.
 type HexBytes []byte
 
-// String returns the uppercase hex form.
-func (b HexBytes) String() string { return strings.ToUpper(hex.EncodeToString(b)) }
+// String returns the lower-case hex form.
+func (b HexBytes) String() string { return hex.EncodeToString(b) }
 
-// MarshalJSON encodes b as a quoted uppercase hex string.
+// MarshalJSON encodes b as a quoted lower-case hex string.
 func (b HexBytes) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + b.String() + `"`), nil
 }
@@ -53,21 +51,21 @@ type VersionJSON struct {
 }
 
 // HeaderJSON is a signed header in JSON: GET /headers/... replies with it.
-// Hashes are header.Hash (uppercase hex, "" when empty); the time is
+// Hashes are HexBytes (lower-case hex, "" when empty); the time is
 // RFC 3339 with nanoseconds, in UTC.
 type HeaderJSON struct {
 	Height          uint64      `json:"height"`
-	Hash            header.Hash `json:"hash"`
+	Hash            HexBytes    `json:"hash"`
 	Time            time.Time   `json:"time"`
 	ChainID         string      `json:"chain_id"`
 	Version         VersionJSON `json:"version"`
-	LastHeaderHash  header.Hash `json:"last_header_hash"`
-	LastCommitHash  header.Hash `json:"last_commit_hash"`
-	DataHash        header.Hash `json:"data_hash"`
-	ConsensusHash   header.Hash `json:"consensus_hash"`
-	AppHash         header.Hash `json:"app_hash"`
-	LastResultsHash header.Hash `json:"last_results_hash"`
-	ValidatorHash   header.Hash `json:"validator_hash"`
+	LastHeaderHash  HexBytes    `json:"last_header_hash"`
+	LastCommitHash  HexBytes    `json:"last_commit_hash"`
+	DataHash        HexBytes    `json:"data_hash"`
+	ConsensusHash   HexBytes    `json:"consensus_hash"`
+	AppHash         HexBytes    `json:"app_hash"`
+	LastResultsHash HexBytes    `json:"last_results_hash"`
+	ValidatorHash   HexBytes    `json:"validator_hash"`
 	ProposerAddress HexBytes    `json:"proposer_address"`
 	Signature       HexBytes    `json:"signature"`
 	Signer          HexBytes    `json:"signer"`
@@ -82,13 +80,13 @@ func NewHeaderJSON(sh *types.SignedHeader) HeaderJSON {
 		Time:            h.Time.UTC(),
 		ChainID:         h.ChainID,
 		Version:         VersionJSON{Block: h.Version.Block, App: h.Version.App},
-		LastHeaderHash:  h.LastHeaderHash,
-		LastCommitHash:  h.LastCommitHash,
-		DataHash:        h.DataHash,
-		ConsensusHash:   h.ConsensusHash,
-		AppHash:         h.AppHash,
-		LastResultsHash: h.LastResultsHash,
-		ValidatorHash:   h.ValidatorHash,
+		LastHeaderHash:  HexBytes(h.LastHeaderHash),
+		LastCommitHash:  HexBytes(h.LastCommitHash),
+		DataHash:        HexBytes(h.DataHash),
+		ConsensusHash:   HexBytes(h.ConsensusHash),
+		AppHash:         HexBytes(h.AppHash),
+		LastResultsHash: HexBytes(h.LastResultsHash),
+		ValidatorHash:   HexBytes(h.ValidatorHash),
 		ProposerAddress: h.ProposerAddress,
 		Signature:       bytes.Clone(sh.Signature()),
 		Signer:          bytes.Clone(sh.Signer()),

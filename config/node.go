@@ -124,8 +124,8 @@ func (c NodeConfig) Validate() error {
 	if err := types.ValidateChainID(c.ChainID); err != nil {
 		return fieldErr("chain_id", c.ChainID, expectChainIDText, err)
 	}
-	if bt := time.Duration(c.BlockTime); bt < minBlockTime || bt > maxBlockTime {
-		return fieldErr("block_time", bt.String(), expectBlockTime, nil)
+	if err := ValidateBlockTime("block_time", time.Duration(c.BlockTime)); err != nil {
+		return err
 	}
 	if _, err := c.TrustedHashBytes(); err != nil {
 		return err
@@ -175,6 +175,15 @@ func validateHostPort(field, v string) error {
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return fieldErr(field, v, expectHostPort, errors.New("port is not a number from 0 to 65535"))
+	}
+	return nil
+}
+
+// ValidateBlockTime checks a block interval given as field (a config key
+// or a flag such as "--block-time").
+func ValidateBlockTime(field string, d time.Duration) error {
+	if d < minBlockTime || d > maxBlockTime {
+		return fieldErr(field, d.String(), expectBlockTime, nil)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/headersync/headersync/api"
 	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
 )
@@ -31,9 +32,15 @@ func (n *Node) Status(ctx context.Context) api.Status {
 		st.ListenAddrs = append(st.ListenAddrs, a.String())
 	}
 	for _, p := range n.p2p.Peers() {
-		st.Peers = append(st.Peers, api.PeerStatus{
+		ps := api.PeerStatus{
 			ID: p.ID.String(), Direction: p.Direction, Addr: p.Addr.String(), ConnectedSince: p.ConnectedSince,
-		})
+			LatencyMS: float64(p.Latency.Microseconds()) / 1000, Chain: p.Chain,
+			Services: map[string]api.PeerService{string(p2psync.Headers): peerService(n.headers.PeerState(p.ID))},
+		}
+		if n.blocks != nil {
+			ps.Services[string(p2psync.Blocks)] = peerService(n.blocks.PeerState(p.ID))
+		}
+		st.Peers = append(st.Peers, ps)
 	}
 	hs := n.headers.State(ctx)
 	st.Headers = &hs
@@ -53,6 +60,10 @@ func (n *Node) Status(ctx context.Context) api.Status {
 		st.Sequencer = n.producer.status()
 	}
 	return st
+}
+
+func peerService(s p2psync.PeerState) api.PeerService {
+	return api.PeerService{Serves: s.Serves, Strikes: s.Strikes, Banned: s.Banned}
 }
 
 // HeadHeader returns the stored head header.
@@ -82,6 +93,9 @@ func (n *Node) BlockByHeight(ctx context.Context, height uint64) (*types.Block, 
 		return nil, api.ErrNoBlocks
 	}
 	b, err := n.blocks.GetByHeight(ctx, height)
+	if errors.Is(err, header.ErrNotFound) {
+		return nil, errBlockNotFound{}
+	}
 	return b, corruptAt(fmt.Sprintf("height %d", height), err)
 }
 
@@ -95,6 +109,14 @@ func corruptAt(what string, err error) error {
 	}
 	return fmt.Errorf("%w at %s: %s; run headersync check", api.ErrStoreCorrupt, what, corrupt.Detail())
 }
+
+// errBlockNotFound is header.ErrNotFound to errors.Is, so the API answers
+// 404, but reads as what is missing: go-header's text, "header: not
+// found", misleads for a block.
+type errBlockNotFound struct{}
+
+func (errBlockNotFound) Error() string        { return "not found" }
+func (errBlockNotFound) Is(target error) bool { return target == header.ErrNotFound }
 
 // SubmitTx queues a transaction for the next block (sequencer only). It
 // returns once the transaction is on disk, so it survives any stop.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -102,7 +103,7 @@ func (c *crossChecker) run(ctx context.Context) {
 			c.mismatches.Add(1)
 			c.lastMismatch.Store(next)
 			c.log.Error("SEQUENCER EQUIVOCATION: synced block and synced header differ", "height", next,
-				"header_hash", h.Hash().String(), "block_hash", b.Hash().String(), "err", err)
+				"header_hash", hex.EncodeToString(h.Hash()), "block_hash", hex.EncodeToString(b.Hash()), "err", err)
 		}
 		c.checked.Store(next)
 		next++

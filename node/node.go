@@ -68,6 +68,7 @@ type Node struct {
 
 	mu      sync.Mutex
 	started bool
+	running bool // Start succeeded: only then is "node stopped" news
 	stopped bool
 	done    chan struct{} // closed by Stop
 	cancel  context.CancelFunc
@@ -206,6 +207,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.startAPI(ctx); err != nil {
 		return err
 	}
+	n.running = true
 	n.log.Info("node started", "role", string(n.cfg.Role), "chain_id", n.cfg.ChainID, "peer_id", n.p2p.ID().String(),
 		"p2p", n.p2p.Addrs(), "api", n.APIAddr())
 	go n.stopWhenDone(ctx)
@@ -339,7 +341,11 @@ func (n *Node) stopLocked(ctx context.Context) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("stop node: %w", err)
 	}
-	n.log.Info("node stopped")
+	if n.running {
+		// After a failed Start the error is the news; a "node stopped"
+		// line before it would read as if the node had run.
+		n.log.Info("node stopped")
+	}
 	return nil
 }
 

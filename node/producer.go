@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -115,7 +116,7 @@ func (p *producer) recoverJournal(ctx context.Context) error {
 	if err := p.blocks.Publish(ctx, &b); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
 		return fmt.Errorf("recover block %d from the journal: %w", b.Height(), err)
 	}
-	p.log.Info("recovered block from the journal", "height", b.Height(), "hash", b.Hash().String())
+	p.log.Info("recovered block from the journal", "height", b.Height(), "hash", hex.EncodeToString(b.Hash()))
 	return nil
 }
 
@@ -146,7 +147,7 @@ func (p *producer) recoverSigned(ctx context.Context) error {
 		if err := p.blocks.Publish(ctx, last); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
 			return fmt.Errorf("publish the last signed block %d again: %w", last.Height(), err)
 		}
-		p.log.Info("published the last signed block again", "height", last.Height(), "hash", last.Hash().String())
+		p.log.Info("published the last signed block again", "height", last.Height(), "hash", hex.EncodeToString(last.Hash()))
 		return nil
 	case bh < last.Height():
 		return fmt.Errorf("block store at height %d is behind the last block signed, %d: %w", bh, last.Height(), errBehindSigned)
@@ -156,7 +157,7 @@ func (p *producer) recoverSigned(ctx context.Context) error {
 		return fmt.Errorf("read block %d: %w", last.Height(), err)
 	}
 	if !bytes.Equal(stored.Hash(), last.Hash()) {
-		return fmt.Errorf("%w: the stored block %d is %s, the signing state holds %s", errForeignChain, last.Height(), stored.Hash(), last.Hash())
+		return fmt.Errorf("%w: the stored block %d is %s, the signing state holds %s", errForeignChain, last.Height(), hex.EncodeToString(stored.Hash()), hex.EncodeToString(last.Hash()))
 	}
 	if bh > last.Height() {
 		return p.advance(ctx, last.Height())
@@ -266,7 +267,7 @@ func (p *producer) awaitChain(ctx context.Context) error {
 		}
 		if !bytes.Equal(got, last.LastHeader()) {
 			return fmt.Errorf("%w: peers gave %s %d %s, but the signed block %d extends %s",
-				errForeignChain, link.what, need, got, last.Height(), last.LastHeader())
+				errForeignChain, link.what, need, hex.EncodeToString(got), last.Height(), hex.EncodeToString(last.LastHeader()))
 		}
 	}
 	if err := p.blocks.FinishRecovery(ctx); err != nil {
@@ -334,7 +335,7 @@ func (p *producer) produce(ctx context.Context) error {
 		return fmt.Errorf("publish header %d: %w", sh.Height(), err)
 	}
 	p.produced.Add(1)
-	p.log.Debug("produced block", "height", sh.Height(), "txs", len(txs), "hash", sh.Hash().String())
+	p.log.Debug("produced block", "height", sh.Height(), "txs", len(txs), "hash", hex.EncodeToString(sh.Hash()))
 	return nil
 }
 

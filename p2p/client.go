@@ -38,6 +38,7 @@ type Client struct {
 
 	topicScores map[string]*pubsub.TopicScoreParams // gossipsub scoring, if set
 	scores      scores                              // the latest gossipsub scores
+	chains      chainRecords                        // peers found to run another chain
 
 	// advertiseSoon and findSoon make the discovery loops run now rather than
 	// at their next tick; raised when a seed connection opens.
@@ -114,6 +115,13 @@ func NewClient(cfg config.P2PConfig, key crypto.PrivKey, chainID string, ds data
 	}
 	rules := newPeerRules(blocked, allowed)
 	dial, gated := splitSeeds(seeds, id, rules)
+	for _, s := range seeds {
+		if s.ID == id {
+			// Normal with a seed list shared by every node, but said, so
+			// that a node given only itself as seed is not a mystery.
+			logger.Info("not dialling seed: it is this node", "seed", s.ID)
+		}
+	}
 	return &Client{
 		logger:        logger,
 		key:           key,
@@ -165,6 +173,13 @@ func (c *Client) Start(ctx context.Context) error {
 		cancel()
 		return errors.Join(err, kad.Close(), h.Close())
 	}
+
+	identified, err := subscribeIdentify(h)
+	if err != nil {
+		cancel()
+		return errors.Join(fmt.Errorf("subscribe to identify events: %w", err), kad.Close(), h.Close())
+	}
+	c.loops.Go(func() { c.runChainWatch(runCtx, identified) })
 
 	for _, s := range c.gated {
 		c.logger.Warn("not dialling seed: it is blocked or not allowed by the p2p configuration", "seed", s.ID)

@@ -19,6 +19,12 @@ type PeerInfo struct {
 	Addr ma.Multiaddr `json:"addr"`
 	// ConnectedSince is when the connection opened.
 	ConnectedSince time.Time `json:"connected_since"`
+	// Latency is libp2p's moving average of the peer's round trips, 0
+	// until one was measured.
+	Latency time.Duration `json:"latency"`
+	// Chain is the peer's chain when its identify answer shows another
+	// one than this node's; empty otherwise.
+	Chain string `json:"chain,omitempty"`
 }
 
 // Peers lists the connected peers, sorted by ID. With several connections
@@ -36,6 +42,8 @@ func (c *Client) Peers() []PeerInfo {
 			Direction:      directionName(stat.Direction),
 			Addr:           conn.RemoteMultiaddr(),
 			ConnectedSince: stat.Opened,
+			Latency:        h.Peerstore().LatencyEWMA(conn.RemotePeer()),
+			Chain:          c.chains.chainOf(conn.RemotePeer()),
 		}
 		if old, ok := byPeer[info.ID]; ok && !info.ConnectedSince.Before(old.ConnectedSince) {
 			continue

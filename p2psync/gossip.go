@@ -3,6 +3,7 @@ package p2psync
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -92,9 +93,9 @@ func (s *Service[H]) checkEquivocation(ctx context.Context, h H) error {
 	last := s.gossip.lastConflictLog.Load()
 	if now-last >= int64(time.Second) && s.gossip.lastConflictLog.CompareAndSwap(last, now) {
 		s.log.Error("the sequencer signed a second header at a stored height: its chain forked; following the stored chain",
-			"height", h.Height(), "stored_hash", stored.Hash().String(), "gossiped_hash", h.Hash().String(), "conflicting_total", total)
+			"height", h.Height(), "stored_hash", hex.EncodeToString(stored.Hash()), "gossiped_hash", hex.EncodeToString(h.Hash()), "conflicting_total", total)
 	}
-	return fmt.Errorf("header %d %s: %w (stored %s)", h.Height(), h.Hash(), ErrEquivocation, stored.Hash())
+	return fmt.Errorf("header %d %s: %w (stored %s)", h.Height(), hex.EncodeToString(h.Hash()), ErrEquivocation, hex.EncodeToString(stored.Hash()))
 }
 
 // notBlamed makes err a soft failure: gossipsub ignores the message without
@@ -124,7 +125,7 @@ func (s *Service[H]) logRejected(h H, err error) {
 	if now-last < int64(time.Second) || !s.gossip.lastLog.CompareAndSwap(last, now) {
 		return
 	}
-	s.log.Warn("rejected gossiped header", "height", h.Height(), "hash", h.Hash().String(),
+	s.log.Warn("rejected gossiped header", "height", h.Height(), "hash", hex.EncodeToString(h.Hash()),
 		"err", err, "rejected_total", s.gossip.rejected.Load())
 }
 

@@ -2,6 +2,7 @@ package p2psync
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -176,7 +177,7 @@ func (s *Service[H]) initialise(ctx context.Context, h H, source string) error {
 		}
 		s.initialised.Store(true)
 		s.initErr.Store(nil)
-		s.log.Info("initialised", "height", h.Height(), "hash", h.Hash().String(), "from", source)
+		s.log.Info("initialised", "height", h.Height(), "hash", hex.EncodeToString(h.Hash()), "from", source)
 	}
 	if err := s.startServer(ctx); err != nil {
 		return err

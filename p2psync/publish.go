@@ -2,6 +2,7 @@ package p2psync
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"time"
 )
@@ -41,7 +42,7 @@ func (s *Service[H]) Publish(ctx context.Context, h H) error {
 			return fmt.Errorf("publish %s %d: initialise store: %w", s.cfg.Kind, h.Height(), err)
 		}
 		s.initialised.Store(true)
-		s.log.Info("initialised", "height", h.Height(), "hash", h.Hash().String(), "from", "publish")
+		s.log.Info("initialised", "height", h.Height(), "hash", hex.EncodeToString(h.Hash()), "from", "publish")
 		if err := s.startServer(ctx); err != nil {
 			return fmt.Errorf("publish %s %d: %w", s.cfg.Kind, h.Height(), err)
 		}

@@ -68,6 +68,8 @@ type Service[H Header[H]] struct {
 	initMu        sync.Mutex // serialises initialisation and Publish
 	initialised   atomic.Bool
 	syncerRunning atomic.Bool
+	syncerStarted chan struct{} // closed once the syncer runs (refreshHead)
+	startedOnce   sync.Once
 	initErr       atomic.Pointer[string] // last failed attempt to get the first header
 	recovering    atomic.Bool            // a sequencer syncing its chain back (Config.RecoverTo)
 	candidates    chan H                 // first-header candidates seen in gossip
@@ -96,6 +98,8 @@ func New[H Header[H]](cfg Config, net Network, ds datastore.Batching) (*Service[
 		log:        cfg.Logger.With("service", string(cfg.Kind)),
 		proto:      protocol.ID(cfg.Kind.ProtocolID(cfg.Genesis.ChainID)),
 		candidates: make(chan H, 1),
+
+		syncerStarted: make(chan struct{}),
 	}, nil
 }
 
@@ -192,6 +196,14 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 		}
 	}
 
+	if hasHead {
+		s.log.Info("resumed from height", "height", st.Height())
+	}
+	// Every service, the sequencer's too, logs a status line and warns
+	// when its height stops moving.
+	s.wg.Add(1)
+	go s.reportProgress(runCtx)
+
 	recovering := s.cfg.Sequencer && st.Height() < s.cfg.RecoverTo
 	s.recovering.Store(recovering)
 	s.plan = PlanInit(hasHead, s.cfg.Sequencer && !recovering, s.cfg.TrustedHash)
@@ -244,9 +256,8 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 		s.wg.Add(1)
 		go s.initLoop(runCtx)
 	}
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go s.refreshHead(runCtx)
-	go s.reportProgress(runCtx)
 	return nil
 }
 
@@ -287,6 +298,7 @@ func (s *Service[H]) startSyncer(ctx context.Context) error {
 		return fmt.Errorf("start syncer: %w", err)
 	}
 	s.syncerRunning.Store(true)
+	s.startedOnce.Do(func() { close(s.syncerStarted) })
 	return nil
 }
 
@@ -323,8 +335,15 @@ func (s *Service[H]) Stop(ctx context.Context) error {
 // refreshHead asks for the network head whenever the subjective head has
 // gone stale. Gossip usually moves the head; this catches a node up when
 // gossip is silent, e.g. a node started after the sequencer went quiet.
+// Once the syncer runs, it first asks the peers at once (askPeersNow).
 func (s *Service[H]) refreshHead(ctx context.Context) {
 	defer s.wg.Done()
+	select {
+	case <-ctx.Done():
+		return
+	case <-s.syncerStarted:
+	}
+	s.askPeersNow(ctx)
 	t := time.NewTicker(max(s.cfg.BlockTime, time.Second))
 	defer t.Stop()
 	for {
@@ -333,11 +352,38 @@ func (s *Service[H]) refreshHead(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if !s.syncerRunning.Load() {
-			continue
-		}
 		if _, err := s.syncer.Head(ctx); err != nil && ctx.Err() == nil {
 			s.log.Debug("refresh network head", "err", err)
+		}
+	}
+}
+
+// askPeersNow asks the peers for their head as soon as the syncer runs and
+// hands a higher one to the syncer. go-header's syncer takes a stored head
+// younger than two block times for the network's and asks nobody until it
+// has aged: on a young chain (a node joining it, or restarting on it, or
+// the catch-up benchmark) the first second went by waiting, though the
+// peers were ahead all along. The head goes through the syncer's own
+// gossip verifier, so it is verified and becomes the sync target exactly
+// as a gossiped one would.
+func (s *Service[H]) askPeersNow(ctx context.Context) {
+	stored, err := s.store.Head(ctx)
+	if err != nil {
+		return // no head: the syncer does not run without one
+	}
+	head, err := s.getter.Head(ctx, header.WithTrustedHead[H](stored))
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Debug("ask peers for their head", "err", err)
+		}
+		return
+	}
+	if head.Height() <= stored.Height() {
+		return
+	}
+	if v := s.syncerVerify.Load(); v != nil {
+		if err := (*v)(ctx, head); err != nil && ctx.Err() == nil {
+			s.log.Debug("peers' head not taken", "height", head.Height(), "err", err)
 		}
 	}
 }

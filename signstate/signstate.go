@@ -12,10 +12,12 @@ package signstate
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/headersync/headersync/internal/atomicfile"
@@ -214,7 +216,7 @@ func write(path string, g *types.Genesis, b *types.Block) error {
 		if err != nil {
 			return fmt.Errorf("encode block %d: %w", b.Height(), err)
 		}
-		f.Height, f.Hash, f.Block = b.Height(), b.Hash().String(), enc
+		f.Height, f.Hash, f.Block = b.Height(), hex.EncodeToString(b.Hash()), enc
 	}
 	raw, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
@@ -248,8 +250,8 @@ func decode(raw []byte, g *types.Genesis) (*types.Block, error) {
 	if err := checkBlock(&b, g); err != nil {
 		return nil, fmt.Errorf("block: %w", err)
 	}
-	if b.Height() != f.Height || b.Hash().String() != f.Hash {
-		return nil, fmt.Errorf("height %d and hash %s do not describe the block it holds (%d, %s)", f.Height, f.Hash, b.Height(), b.Hash())
+	if b.Height() != f.Height || !strings.EqualFold(hex.EncodeToString(b.Hash()), f.Hash) {
+		return nil, fmt.Errorf("height %d and hash %s do not describe the block it holds (%d, %s)", f.Height, f.Hash, b.Height(), hex.EncodeToString(b.Hash()))
 	}
 	return &b, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/celestiaorg/go-header"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -208,11 +209,12 @@ func ValidateChainID(id string) error {
 	if id == "" {
 		return fmt.Errorf("%w: empty", ErrInvalidChainID)
 	}
-	if len(id) > MaxChainIDLen {
-		return fmt.Errorf("%w: %d characters, at most %d allowed", ErrInvalidChainID, len(id), MaxChainIDLen)
+	// Ranged by rune, so a non-ASCII ID is reported by its characters,
+	// not by the bytes of their UTF-8 encoding ('ç', not 'Ã').
+	if n := utf8.RuneCountInString(id); n > MaxChainIDLen {
+		return fmt.Errorf("%w: %d characters, at most %d allowed", ErrInvalidChainID, n, MaxChainIDLen)
 	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
+	for _, c := range id {
 		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 		if !ok {
 			return fmt.Errorf("%w: %q contains %q; only letters, digits, '.', '_' and '-' are allowed", ErrInvalidChainID, id, c)

@@ -38,6 +38,14 @@ goroutine and on all cores; the last line is:
 catchup headers=N peers=P store=S rate=<headers/s> verify_1core=<per s> verify_allcores=<per s> ratio_allcores=<rate/verify_allcores> peak_heap_mb=<MiB>`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := firstError(
+				intAtLeast("headers", o.Headers, 2),
+				intAtLeast("peers", o.Peers, 1),
+				oneOf("store", o.Store, "memory", "pebble"),
+				logLevelFlag(logLevel),
+			); err != nil {
+				return err
+			}
 			logger, err := newLogger(config.LogConfig{Level: logLevel, Format: "text"}, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -64,7 +72,7 @@ catchup headers=N peers=P store=S rate=<headers/s> verify_1core=<per s> verify_a
 	fs.IntVar(&o.Headers, "headers", 50_000, "chain length")
 	fs.IntVar(&o.Peers, "peers", 1, "serving nodes")
 	fs.StringVar(&o.Store, "store", "pebble", "memory or pebble")
-	fs.Uint64Var(&o.RequestSize, "request-size", 0, "headers per range request (default: the node's)")
+	fs.Uint64Var(&o.RequestSize, "request-size", 0, "headers per range request (0: the node's default)")
 	fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the catch-up to FILE")
 	fs.StringVar(&logLevel, "log.level", "error", "log level of the nodes")
 	return cmd
@@ -86,6 +94,15 @@ the node's store. The last line is:
 gossip nodes=K block_time=D p50_ms=<..> p99_ms=<..> max_ms=<..> missed=<count>`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := firstError(
+				intAtLeast("nodes", o.Nodes, 2),
+				intAtMost("nodes", o.Nodes, maxDevnetNodes),
+				durationPositive("block-time", o.BlockTime),
+				intAtLeast("blocks", o.Blocks, 1),
+				logLevelFlag(logLevel),
+			); err != nil {
+				return err
+			}
 			logger, err := newLogger(config.LogConfig{Level: logLevel, Format: "text"}, cmd.ErrOrStderr())
 			if err != nil {
 				return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +15,19 @@ import (
 
 	"github.com/headersync/headersync/config"
 	"github.com/headersync/headersync/internal/testnet"
+	"github.com/headersync/headersync/types"
 )
+
+// maxDevnetNodes bounds the nodes of one devnet process.
+const maxDevnetNodes = 64
+
+// chainIDFlag checks --chain-id as config checks chain_id.
+func chainIDFlag(v string) error {
+	if err := types.ValidateChainID(v); err != nil {
+		return &config.FieldError{Field: "--chain-id", Value: v, Err: err}
+	}
+	return nil
+}
 
 func newDevnetCmd() *cobra.Command {
 	var (
@@ -38,11 +51,23 @@ Without --home the network lives in a temporary directory removed at exit;
 with --home it is kept, and running devnet again on it resumes the chain.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if full < 0 || light < 0 {
-				return fmt.Errorf("--full %d --light %d: node counts must be zero or more", full, light)
-			}
-			if apiPortBase < 0 || apiPortBase+full+light > 65535 {
-				return fmt.Errorf("--api-port-base %d: the ports do not fit below 65536", apiPortBase)
+			if err := firstError(
+				intAtLeast("full", full, 0),
+				intAtLeast("light", light, 0),
+				// Every node is a libp2p host, a DHT and a pebble store in
+				// this one process: far beyond a few dozen the process runs
+				// out of something (descriptors, ports) and fails with an
+				// error about that instead of the count.
+				intAtMost("light", light, maxDevnetNodes-1),
+				intAtMost("full", full, maxDevnetNodes-1-light),
+				config.ValidateBlockTime("--block-time", blockTime),
+				intAtLeast("api-port-base", apiPortBase, 0),
+				intAtMost("api-port-base", apiPortBase, 65535-full-light),
+				chainIDFlag(chainID),
+				logLevelFlag(logLevel),
+				durationNotNegative("duration", duration, "until Ctrl-C"),
+			); err != nil {
+				return err
 			}
 			out := cmd.OutOrStdout()
 			dir := home
@@ -59,7 +84,11 @@ with --home it is kept, and running devnet again on it resumes the chain.`,
 				return err
 			}
 
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			// SIGPIPE too: a devnet piped into head is killed by it when
+			// head exits, which would leave the temporary home behind.
+			// Caught, it ends the run like Ctrl-C and the writes to the
+			// closed pipe fail harmlessly.
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGPIPE)
 			defer stop()
 			if duration > 0 {
 				var cancel context.CancelFunc
@@ -73,7 +102,15 @@ with --home it is kept, and running devnet again on it resumes the chain.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "devnet: chain %s, %d nodes, homes in %s\n", chainID, len(net.Members), dir)
+			// A home created before keeps its chain: say which one runs,
+			// and refuse an explicit --chain-id that is not it.
+			if running := net.Genesis.ChainID; running != chainID && cmd.Flags().Changed("chain-id") {
+				stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+				defer cancel()
+				return errors.Join(&config.FieldError{Field: "--chain-id", Value: chainID,
+					Expected: fmt.Sprintf("%s, the chain of the devnet in %s (or another --home)", running, dir)}, net.Stop(stopCtx))
+			}
+			fmt.Fprintf(out, "devnet: chain %s, %d nodes, homes in %s\n", net.Genesis.ChainID, len(net.Members), dir)
 			for _, m := range net.Members {
 				fmt.Fprintf(out, "  %-10s %-9s %s  %s\n", m.Name, m.Role, m.Node.P2P().ID(), m.APIURL())
 			}

@@ -1,6 +1,6 @@
 // Command headersync runs and inspects headersync nodes: init creates a
 // node's home, start runs a node, devnet runs a whole local network, and
-// status, header and node-id query one.
+// status, header, peers and node-id query one.
 package main
 
 import (
@@ -49,6 +49,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newStatusCmd(),
 		newHeaderCmd(),
 		newNodeIDCmd(),
+		newPeersCmd(),
 		newCheckCmd(),
 		newVersionCmd(),
 		newBenchCmd(),

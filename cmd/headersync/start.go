@@ -4,16 +4,17 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	logging "github.com/ipfs/go-log/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/internal/liblog"
 	"github.com/headersync/headersync/node"
 )
 
@@ -104,6 +105,10 @@ func newStartCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if apiExposed(cfg.API.Listen) {
+				logger.Warn("the API is reachable from other machines and has no authentication: anyone who reaches it can read the node and submit transactions",
+					"api.listen", cfg.API.Listen)
+			}
 			opts, err := node.FromHome(home, cfg)
 			if err != nil {
 				return err
@@ -142,17 +147,30 @@ func runUntilSignal(n interface {
 	return nil
 }
 
-// newLogger builds the node's logger and quiets the libraries' own loggers
-// (go-header and libp2p log through go-log) to errors unless debugging.
+// newLogger builds the node's logger and routes the libraries' loggers
+// (go-header's go-log, go-libp2p's gologshim) into it, so the process
+// writes one log in the format and at the level configured.
 func newLogger(c config.LogConfig, w interface{ Write([]byte) (int, error) }) (*slog.Logger, error) {
 	logger, err := c.NewLogger(w)
 	if err != nil {
 		return nil, err
 	}
-	libLevel := logging.LevelError
-	if lvl, _ := config.ParseLogLevel(c.Level); lvl <= slog.LevelDebug {
-		libLevel = logging.LevelInfo
+	level, err := config.ParseLogLevel(c.Level)
+	if err != nil {
+		return nil, err
 	}
-	logging.SetAllLoggers(libLevel)
+	liblog.Route(logger.Handler(), level)
 	return logger, nil
+}
+
+// apiExposed says whether an API address is reachable beyond this machine:
+// any host but a loopback address or "localhost" (an empty host or 0.0.0.0
+// listens on every interface).
+func apiExposed(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil || host == "localhost" {
+		return false // invalid addresses are config's to refuse
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }

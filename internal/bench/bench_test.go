@@ -93,3 +93,14 @@ func TestPercentiles(t *testing.T) {
 	p50, p99, maxD = percentiles(nil)
 	require.Zero(t, p50+p99+maxD)
 }
+
+// A young chain — its headers a few block times old — is caught up without
+// waiting for the syncer's next head refresh: the fresh node asks its
+// peers for their head as soon as its syncer runs. Waiting, 50 headers took
+// over a second (rate=50).
+func TestCatchupYoungChainDoesNotWait(t *testing.T) {
+	res, err := Catchup(context.Background(), CatchupOptions{Headers: 50, Peers: 1, Store: "memory", Dir: t.TempDir()})
+	require.NoError(t, err)
+	require.Less(t, res.Elapsed, 700*time.Millisecond, "%s", res)
+	t.Log(res)
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/headersync/headersync/config"
+)
+
+// Flag rules. A flag whose zero means nothing (no headers, no peers) is
+// refused rather than silently replaced by a default: "--headers 0" used to
+// run 50 000 headers. Zero stays valid where the help says what it means
+// ("--duration 0": until Ctrl-C; "--api-port-base 0": free ports). The
+// errors are config's FieldError, so a bad flag reads like a bad config key.
+
+// firstError returns the first non-nil error: one line for the operator,
+// about the first bad flag in the order the help lists them.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func intAtLeast(flag string, v, min int) error {
+	if v < min {
+		return &config.FieldError{Field: "--" + flag, Value: strconv.Itoa(v), Expected: "at least " + strconv.Itoa(min)}
+	}
+	return nil
+}
+
+func intAtMost(flag string, v, max int) error {
+	if v > max {
+		return &config.FieldError{Field: "--" + flag, Value: strconv.Itoa(v), Expected: "at most " + strconv.Itoa(max)}
+	}
+	return nil
+}
+
+func durationPositive(flag string, d time.Duration) error {
+	if d <= 0 {
+		return &config.FieldError{Field: "--" + flag, Value: d.String(), Expected: "a positive duration, e.g. 100ms or 1s"}
+	}
+	return nil
+}
+
+func durationNotNegative(flag string, d time.Duration, zeroMeans string) error {
+	if d < 0 {
+		return &config.FieldError{Field: "--" + flag, Value: d.String(), Expected: "0 (" + zeroMeans + ") or a positive duration"}
+	}
+	return nil
+}
+
+func oneOf(flag, v string, valid ...string) error {
+	for _, ok := range valid {
+		if v == ok {
+			return nil
+		}
+	}
+	exp := ""
+	for i, ok := range valid {
+		switch {
+		case i == 0:
+		case i == len(valid)-1:
+			exp += " or "
+		default:
+			exp += ", "
+		}
+		exp += ok
+	}
+	return &config.FieldError{Field: "--" + flag, Value: v, Expected: exp}
+}
+
+func logLevelFlag(v string) error {
+	if _, err := config.ParseLogLevel(v); err != nil {
+		return &config.FieldError{Field: "--log.level", Value: v, Expected: "debug, info, warn or error"}
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Every flag refuses what it does not accept, with one line in config's
+// FieldError form, before anything starts.
+func TestFlagValidation(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "seq")
+	mustCLI(t, "init", "--home", home, "--chain-id", "gm", "--role", "sequencer")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "catchup", "--headers", "0"}, `invalid --headers "0"; expected at least 2`},
+		{[]string{"bench", "catchup", "--headers", "-5"}, `invalid --headers "-5"; expected at least 2`},
+		{[]string{"bench", "catchup", "--peers", "0"}, `invalid --peers "0"; expected at least 1`},
+		{[]string{"bench", "catchup", "--store", "disk"}, `invalid --store "disk"; expected memory or pebble`},
+		{[]string{"bench", "catchup", "--log.level", "loud"}, `invalid --log.level "loud"; expected debug, info, warn or error`},
+		{[]string{"bench", "gossip", "--nodes", "1"}, `invalid --nodes "1"; expected at least 2`},
+		{[]string{"bench", "gossip", "--block-time", "0s"}, `invalid --block-time "0s"; expected a positive duration`},
+		{[]string{"bench", "gossip", "--blocks", "0"}, `invalid --blocks "0"; expected at least 1`},
+		{[]string{"devnet", "--block-time", "0s"}, `invalid --block-time "0s"; expected a duration between 1ms and 1h`},
+		{[]string{"devnet", "--block-time", "-1s"}, `invalid --block-time "-1s"`},
+		{[]string{"devnet", "--duration", "-1s"}, `invalid --duration "-1s"; expected 0 (until Ctrl-C) or a positive duration`},
+		{[]string{"devnet", "--full", "-1"}, `invalid --full "-1"; expected at least 0`},
+		{[]string{"devnet", "--light", "-1"}, `invalid --light "-1"; expected at least 0`},
+		{[]string{"devnet", "--full", "1000"}, `invalid --full "1000"; expected at most 62`},
+		{[]string{"devnet", "--api-port-base", "-1"}, `invalid --api-port-base "-1"; expected at least 0`},
+		{[]string{"devnet", "--api-port-base", "65535"}, `invalid --api-port-base "65535"; expected at most 65533`},
+		{[]string{"devnet", "--chain-id", ""}, `invalid --chain-id ""`},
+		{[]string{"devnet", "--chain-id", "çhåin-ü"}, `contains 'ç'`},
+		{[]string{"devnet", "--log.level", "loud"}, `invalid --log.level "loud"`},
+		// start's flags override config keys and are checked as those keys.
+		{[]string{"start", "--home", home, "--block-time", "0s"}, `invalid block_time "0s"; expected a duration between 1ms and 1h`},
+		{[]string{"start", "--home", home, "--block-time", "-1s"}, `invalid block_time "-1s"`},
+		{[]string{"start", "--home", home, "--log.level", "loud"}, `invalid log.level "loud"`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(tc.args, &out, &errOut)
+			require.Equal(t, 1, code, "stdout: %s", out.String())
+			require.Contains(t, errOut.String(), tc.want)
+			require.Equal(t, 1, strings.Count(errOut.String(), "\n"), "one line: %q", errOut.String())
+			require.Empty(t, out.String())
+		})
+	}
+}
+
+// devnet on an existing home runs, and prints, the chain stored there; an
+// explicit --chain-id naming another is refused rather than ignored.
+func TestDevnetHomeKeepsItsChain(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "dn")
+	out := mustCLI(t, "devnet", "--home", home, "--full", "0", "--light", "0", "--chain-id", "first", "--duration", "300ms", "--block-time", "100ms")
+	require.Contains(t, out, "devnet: chain first,")
+	out = mustCLI(t, "devnet", "--home", home, "--full", "0", "--light", "0", "--duration", "300ms", "--block-time", "100ms")
+	require.Contains(t, out, "devnet: chain first,", "the stored chain, not the default")
+	_, errOut, code := cli(t, "devnet", "--home", home, "--full", "0", "--light", "0", "--chain-id", "other", "--duration", "300ms")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `invalid --chain-id "other"; expected first, the chain of the devnet in`)
+}
