@@ -57,7 +57,8 @@ type ahead[H Header[H]] struct {
 	start, to uint64 // the range [start, to)
 	cancel    context.CancelFunc
 	done      chan struct{}
-	anchor    H // the header at start-1 the range was fetched against
+	anchor    H       // the header at start-1 the range was fetched against
+	anchorBy  peer.ID // who sent anchor; empty when it was verified
 	hs        []H
 	err       error
 }
@@ -131,8 +132,12 @@ func (g *netGetter[H]) takeAhead(ctx context.Context, from H, to uint64) ([]H, e
 		hit.cancel()
 		return nil, ctx.Err()
 	}
-	if hit.err != nil || !sameHeader(hit.anchor, from) {
+	if !hit.anchor.IsZero() && !sameHeader(hit.anchor, from) {
+		g.judgeAnchor(ctx, hit.anchor, from, hit.anchorBy)
 		return nil, nil // fetch it again, anchored on from
+	}
+	if hit.err != nil {
+		return nil, nil
 	}
 	return hit.hs, nil
 }
@@ -168,7 +173,7 @@ func (g *netGetter[H]) runAhead(ctx context.Context, a *ahead[H]) {
 	defer close(a.done)
 	verified := !a.anchor.IsZero()
 	if !verified {
-		if a.anchor, _, a.err = g.fetchAnchor(ctx, a.start-1, 0); a.err != nil {
+		if a.anchor, a.anchorBy, a.err = g.fetchAnchor(ctx, a.start-1, 0); a.err != nil {
 			return
 		}
 	}
@@ -280,9 +285,9 @@ const maxChunkTries = 8
 // answer must be headers of exactly the next heights, valid, signed by the
 // sequencer and each extending the one before, which validateChain checks
 // with the signature of the answer's highest header and the links below it;
-// a peer whose answer is not is banned. When anchor is not verified and an answer does not extend what
-// came before it from another peer, either may be at fault:
-// errAnchorMismatch, and no ban.
+// a peer whose answer is not is banned. When anchor is not verified and an
+// answer does not extend what came before it from another peer, either may
+// be at fault: errAnchorMismatch, and no ban.
 func (g *netGetter[H]) fetchChunk(ctx context.Context, anchor H, end uint64, verified bool, i int) ([]H, error) {
 	start := anchor.Height() + 1
 	out := make([]H, 0, end-start)
