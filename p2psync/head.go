@@ -108,6 +108,11 @@ func (s *Service[H]) networkHead(ctx context.Context, trusted H) (H, error) {
 // chain, signed by the sequencer, not from the future.
 func (s *Service[H]) checkHeader(h H) error { return checkSequencer(s.cfg.Genesis, h) }
 
+// checkOrigin is checkHeader without the signature, for the headers of
+// ranges, which are authenticated per answer (validateChain), and anchors,
+// which are trusted only once they match a header that was.
+func (s *Service[H]) checkOrigin(h H) error { return checkOrigin(s.cfg.Genesis, h) }
+
 // judge records what an answer from p says about p: a fault gets it banned,
 // a failure to answer a strike, an answer clears its strikes. Not having the
 // header, or having one from the future, says nothing about the peer; nor

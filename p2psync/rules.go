@@ -3,6 +3,7 @@ package p2psync
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -90,16 +91,38 @@ func (p InitPlan) Waiting() string {
 // by the genesis sequencer key: true of every header this chain can have,
 // whoever relays it.
 func checkSequencer[H Header[H]](g *types.Genesis, h H) error {
-	err := ofGenesis(g, h)
-	if err == nil || h.IsZero() || errors.Is(err, ErrWrongChain) {
-		return err
-	}
-	return fmt.Errorf("header %d %s: %w", h.Height(), h.Hash(), err)
+	return named(h, ofGenesis(g, h))
 }
 
 // ofGenesis is checkSequencer's rule without naming h, for callers that
 // name it their own way.
 func ofGenesis[H Header[H]](g *types.Genesis, h H) error {
+	if err := origin(g, h); err != nil {
+		return err
+	}
+	return h.Validate()
+}
+
+// checkOrigin is checkSequencer without Validate: h is of the genesis chain
+// and names the genesis key as its signer. It is what a header of a range
+// answer must pass on arrival; validateChain then authenticates the answer
+// as a whole. The signer is in no hash, so no link can vouch for it: it is
+// held to the genesis key here, for every header.
+func checkOrigin[H Header[H]](g *types.Genesis, h H) error {
+	return named(h, origin(g, h))
+}
+
+// named prefixes err with the header it is about, except where err names
+// nothing of h's own (a zero header, another chain).
+func named[H Header[H]](h H, err error) error {
+	if err == nil || h.IsZero() || errors.Is(err, ErrWrongChain) {
+		return err
+	}
+	return fmt.Errorf("header %d %s: %w", h.Height(), hex.EncodeToString(h.Hash()), err)
+}
+
+// origin is the chain and signer part of the rule.
+func origin[H Header[H]](g *types.Genesis, h H) error {
 	if h.IsZero() {
 		return header.ErrZeroHeader
 	}
@@ -109,7 +132,26 @@ func ofGenesis[H Header[H]](g *types.Genesis, h H) error {
 	if !bytes.Equal(h.Signer(), g.SequencerPubKey) {
 		return fmt.Errorf("%w: signed by key %x, expected %x", ErrNotSequencerKey, []byte(h.Signer()), []byte(g.SequencerPubKey))
 	}
-	return h.Validate()
+	return nil
+}
+
+// validateChain validates hs, consecutive headers of one answer, as
+// Validate would each of them, with one signature check (types.ValidateChain,
+// DESIGN §8): the highest header's signature, and hash links down from it.
+// Header types the types package does not link are validated one by one.
+func validateChain[H Header[H]](hs []H) error {
+	switch c := any(hs).(type) {
+	case []*types.SignedHeader:
+		return types.ValidateChain(c)
+	case []*types.Block:
+		return types.ValidateBlocks(c)
+	}
+	for _, h := range hs {
+		if err := h.Validate(); err != nil {
+			return named(h, err)
+		}
+	}
+	return nil
 }
 
 // checkFresh reports whether h's time is at most types.MaxClockDrift ahead

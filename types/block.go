@@ -125,11 +125,19 @@ func (b *Block) Validate() error {
 	if err := b.sh.Validate(); err != nil {
 		return fmt.Errorf("block: %w", err)
 	}
+	if err := b.validateData(); err != nil {
+		return err
+	}
+	b.valid.Store(true)
+	return nil
+}
+
+// validateData reports whether the header's DataHash commits to b's data.
+func (b *Block) validateData() error {
 	if got := b.data.Hash(); !bytes.Equal(got, b.sh.hdr.DataHash) {
 		return fmt.Errorf("block %d: %w: data hashes to %x, header has %x",
 			b.sh.hdr.Height, ErrDataHashMismatch, []byte(got), []byte(b.sh.hdr.DataHash))
 	}
-	b.valid.Store(true)
 	return nil
 }
 

@@ -28,6 +28,13 @@ var (
 	ErrLastCommitHashMismatch = errors.New("last commit hash does not match the trusted header's signature")
 )
 
+// Errors returned by ValidateChain and ValidateBlocks, besides Validate's
+// and the link errors above.
+var (
+	ErrNotConsecutive = errors.New("headers are not of consecutive heights")
+	ErrSignerMismatch = errors.New("signer differs from the highest header's")
+)
+
 // Errors returned by UnmarshalBinary.
 var (
 	ErrTooLarge = errors.New("encoding exceeds the size limit")

@@ -141,6 +141,17 @@ func (sh *SignedHeader) Validate() error {
 
 // validate runs every check, ignoring a remembered success.
 func (sh *SignedHeader) validate() error {
+	if err := sh.validateFields(); err != nil {
+		return err
+	}
+	if !verifySignature(sh.signer, sh.hash, sh.signature) {
+		return fmt.Errorf("header %d: %w", sh.hdr.Height, ErrInvalidSignature)
+	}
+	return nil
+}
+
+// validateFields runs every check of validate but the signature's.
+func (sh *SignedHeader) validateFields() error {
 	if err := sh.hdr.validate(); err != nil {
 		return fmt.Errorf("header %d: %w", sh.hdr.Height, err)
 	}
@@ -161,9 +172,6 @@ func (sh *SignedHeader) validate() error {
 	if !bytes.Equal(Address(sh.signer), sh.hdr.ProposerAddress) {
 		return fmt.Errorf("header %d: %w: signer %x has address %x, proposer is %x",
 			sh.hdr.Height, ErrProposerMismatch, []byte(sh.signer), Address(sh.signer), sh.hdr.ProposerAddress)
-	}
-	if !verifySignature(sh.signer, sh.hash, sh.signature) {
-		return fmt.Errorf("header %d: %w", sh.hdr.Height, ErrInvalidSignature)
 	}
 	return nil
 }

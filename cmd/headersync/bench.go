@@ -35,7 +35,7 @@ start a fresh node seeded by them and time it from start until its store
 head is N. The same run measures ed25519 verifications per second on one
 goroutine and on all cores; the last line is:
 
-catchup headers=N peers=P store=S rate=<headers/s> verify_1core=<per s> verify_allcores=<per s> ratio_allcores=<rate/verify_allcores> peak_heap_mb=<MiB>`,
+catchup headers=N peers=P store=S rate=<headers/s> verify_1core=<per s> verify_allcores=<per s> ratio_allcores=<rate/verify_allcores> verify_expanded_allcores=<per s> peak_heap_mb=<MiB>`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := firstError(

@@ -1,6 +1,7 @@
 // Package adversary is a misbehaving peer for tests: a real libp2p host
 // that speaks the exchange and gossip protocols of a headersync chain but
-// answers, on command, with bad signatures, a fork signed by another key,
+// answers, on command, with bad signatures, a genuine top over a tampered
+// header, forged anchors, a fork signed by another key,
 // broken links, another chain's headers, headers from the future, the wrong
 // heights, garbage or truncated protobuf, more than was asked, or nothing at
 // all. It also floods a server with requests.
@@ -13,6 +14,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
 	"github.com/celestiaorg/go-libp2p-messenger/serde"
@@ -44,10 +46,20 @@ const (
 	Oversized                // more headers than asked for
 	Stall                    // read the request and never answer
 	NotFound                 // claim to have no header at all
+	// The tampering modes change one header in the middle of every answer
+	// of several headers, keeping its old signature, under a genuine
+	// highest header (see Tamper): only the hash links give them away.
+	TamperedDataHash
+	TamperedTime
+	TamperedAppHash
+	TamperedSignature // the middle header's signature changed instead
+	BadTopSignature   // the highest header of every answer of several with a bad signature
+	ForgedAnchor      // single headers above the first changed as TamperedAppHash
 )
 
 var modeNames = [...]string{"honest", "bad-signature", "fork", "broken-link", "wrong-chain-id", "future-time",
-	"out-of-range", "garbage", "truncated", "oversized", "stall", "not-found"}
+	"out-of-range", "garbage", "truncated", "oversized", "stall", "not-found",
+	"tampered-data-hash", "tampered-time", "tampered-app-hash", "tampered-signature", "bad-top-signature", "forged-anchor"}
 
 func (m Mode) String() string {
 	if int(m) < len(modeNames) {
@@ -215,6 +227,15 @@ func (a *Adversary) answer(req *p2p_pb.HeaderRequest, mode Mode) [][]byte {
 			picked = append(picked, chain[i])
 		}
 	}
+	switch {
+	case len(picked) == 0:
+	case mode == BadTopSignature && len(picked) > 1:
+		picked[len(picked)-1] = Tamper(picked[len(picked)-1], BadSignature)
+	case mode == ForgedAnchor && len(picked) == 1 && req.GetOrigin() > base:
+		picked[0] = Tamper(picked[0], TamperedAppHash)
+	case mode >= TamperedDataHash && mode <= TamperedSignature && len(picked) > 1:
+		picked[len(picked)/2] = Tamper(picked[len(picked)/2], mode)
+	}
 	var out [][]byte
 	for _, h := range picked {
 		out = append(out, encode(h, mode))
@@ -222,12 +243,40 @@ func (a *Adversary) answer(req *p2p_pb.HeaderRequest, mode Mode) [][]byte {
 	return out
 }
 
+// Tamper returns h changed as mode changes it: for the tampering modes, a
+// field changed with the old signature kept (TamperedSignature: the
+// signature changed), for BadSignature a signature bit flipped. Other modes
+// return h. A test uses it to tell what the adversary served.
+func Tamper(h *types.SignedHeader, mode Mode) *types.SignedHeader {
+	hdr, sig := h.Header(), append([]byte(nil), h.Signature()...)
+	switch mode {
+	case TamperedDataHash:
+		hdr.DataHash = flip(hdr.DataHash)
+	case TamperedTime:
+		hdr.Time = hdr.Time.Add(time.Millisecond)
+	case TamperedAppHash:
+		if len(hdr.AppHash) == 0 {
+			hdr.AppHash = make([]byte, types.HashSize)
+		}
+		hdr.AppHash = flip(hdr.AppHash)
+	case TamperedSignature, BadSignature:
+		sig = flip(sig)
+	default:
+		return h
+	}
+	return types.NewSignedHeader(hdr, sig, h.Signer())
+}
+
+func flip(b []byte) []byte {
+	out := append([]byte(nil), b...)
+	out[len(out)/2] ^= 1
+	return out
+}
+
 func encode(h *types.SignedHeader, mode Mode) []byte {
 	switch mode {
 	case BadSignature:
-		sig := append([]byte(nil), h.Signature()...)
-		sig[len(sig)/2] ^= 1
-		h = types.NewSignedHeader(h.Header(), sig, h.Signer())
+		h = Tamper(h, BadSignature)
 	case Garbage:
 		junk := make([]byte, 300)
 		_, _ = rand.Read(junk)

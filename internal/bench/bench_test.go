@@ -65,7 +65,7 @@ func TestCatchupSmoke(t *testing.T) {
 	require.Positive(t, res.Rate)
 	require.Positive(t, res.VerifyAllCores)
 	require.GreaterOrEqual(t, res.VerifyAllCores, res.Verify1Core*0.8, "all cores verify at least about as fast as one")
-	require.Regexp(t, `^catchup headers=3000 peers=2 store=pebble rate=\d+ verify_1core=\d+ verify_allcores=\d+ ratio_allcores=\d+\.\d\d peak_heap_mb=\d+\.\d$`, res.String())
+	require.Regexp(t, `^catchup headers=3000 peers=2 store=pebble rate=\d+ verify_1core=\d+ verify_allcores=\d+ ratio_allcores=\d+\.\d\d verify_expanded_allcores=\d+ peak_heap_mb=\d+\.\d$`, res.String())
 
 	_, err = Catchup(context.Background(), CatchupOptions{Headers: 10, Store: "disk"})
 	require.ErrorContains(t, err, "--store")

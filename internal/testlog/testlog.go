@@ -83,6 +83,19 @@ outer:
 	return n
 }
 
+// Records returns the records with msg, in the order logged.
+func (r *Recorder) Records(msg string) []Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Record
+	for _, rec := range r.records {
+		if rec.Message == msg {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
 type recordHandler struct {
 	rec   *Recorder
 	attrs []slog.Attr
