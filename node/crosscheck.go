@@ -131,6 +131,10 @@ func (c *crossChecker) start(ctx context.Context) (uint64, error) {
 		h := binary.BigEndian.Uint64(raw)
 		c.checked.Store(h)
 		return h + 1, nil
+	} else if errors.Is(err, store.ErrCorrupt) {
+		// Its own progress record is unreadable: check again from the
+		// start rather than not at all. It costs time, not safety.
+		c.log.Warn("cross-check: the saved checked height is unreadable; checking again from the first height", "err", err)
 	} else if err != nil && !errors.Is(err, datastore.ErrNotFound) {
 		return 0, fmt.Errorf("read checked height: %w", err)
 	}

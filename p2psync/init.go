@@ -173,7 +173,7 @@ func (s *Service[H]) initialise(ctx context.Context, h H, source string) error {
 			}
 		}
 		if err := s.store.Init(ctx, h); err != nil {
-			return fmt.Errorf("initialise store with header %d %s: %w", h.Height(), h.Hash(), err)
+			return fmt.Errorf("initialise store with header %d %s: %w", h.Height(), hex.EncodeToString(h.Hash()), err)
 		}
 		s.initialised.Store(true)
 		s.initErr.Store(nil)

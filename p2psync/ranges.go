@@ -3,6 +3,7 @@ package p2psync
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -359,7 +360,7 @@ func (g *netGetter[H]) judgeAnchor(ctx context.Context, anchor, verified H, from
 		return
 	}
 	if err := g.s.checkHeader(anchor); err != nil && !errors.Is(err, header.ErrFromFuture) {
-		g.s.judge(ctx, from, &peerFault{peer: from, err: fmt.Errorf("anchor header %d is not the chain's %s: %w", anchor.Height(), verified.Hash(), err)})
+		g.s.judge(ctx, from, &peerFault{peer: from, err: fmt.Errorf("anchor header %d is not the chain's %s: %w", anchor.Height(), hex.EncodeToString(verified.Hash()), err)})
 	}
 }
 

@@ -159,7 +159,7 @@ func validateChain[H Header[H]](hs []H) error {
 // relays it is not blamed: the sequencer's clock, or ours, may be off.
 func checkFresh[H Header[H]](h H) error {
 	if now := time.Now(); h.Time().After(now.Add(types.MaxClockDrift)) {
-		return fmt.Errorf("header %d %s: %w: %s, now %s", h.Height(), h.Hash(), header.ErrFromFuture,
+		return fmt.Errorf("header %d %s: %w: %s, now %s", h.Height(), hex.EncodeToString(h.Hash()), header.ErrFromFuture,
 			h.Time().UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	return nil
@@ -177,7 +177,7 @@ func checkFirst[H Header[H]](g *types.Genesis, trustedHash header.Hash, h H) err
 	}
 	if len(trustedHash) != 0 {
 		if !bytes.Equal(h.Hash(), trustedHash) {
-			return fmt.Errorf("%w: hash %s, expected trusted hash %s", ErrNotFirstHeader, h.Hash(), trustedHash)
+			return fmt.Errorf("%w: hash %s, expected trusted hash %s", ErrNotFirstHeader, hex.EncodeToString(h.Hash()), hex.EncodeToString(trustedHash))
 		}
 		return nil
 	}

@@ -3,6 +3,7 @@ package p2psync
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -114,7 +115,7 @@ func VerifyStore[H Header[H]](ctx context.Context, ds datastore.Batching, kind K
 			case above.IsZero():
 				return StoreReport{}, fmt.Errorf("%w: %s %d: the height index names a %s that is not stored: %w", ErrCorruptStore, kind, height, kind, err)
 			default:
-				return StoreReport{}, fmt.Errorf("%w: %s %d: its predecessor %s is not stored: %w", ErrCorruptStore, kind, above.Height(), above.LastHeader(), err)
+				return StoreReport{}, fmt.Errorf("%w: %s %d: its predecessor %s is not stored: %w", ErrCorruptStore, kind, above.Height(), hex.EncodeToString(above.LastHeader()), err)
 			}
 		}
 		rep.From = height
@@ -171,7 +172,7 @@ func checkIndexed[H Header[H]](ctx context.Context, st *hstore.Store[H], h H) er
 		return fmt.Errorf("%w at %d: %w", errIndexRead, h.Height(), err)
 	}
 	if !bytes.Equal(indexed.Hash(), h.Hash()) {
-		return fmt.Errorf("height index at %d does not name %s", h.Height(), h.Hash())
+		return fmt.Errorf("height index at %d does not name %s", h.Height(), hex.EncodeToString(h.Hash()))
 	}
 	return nil
 }

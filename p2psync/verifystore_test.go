@@ -2,6 +2,7 @@ package p2psync_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -59,7 +60,7 @@ func TestVerifyStore(t *testing.T) {
 	require.NoError(t, holed.Delete(ctx, datastore.NewKey("/headerEx/"+hs[150].Hash().String())))
 	_, err = verify(holed, nil)
 	require.ErrorIs(t, err, p2psync.ErrCorruptStore)
-	require.ErrorContains(t, err, "corrupt store: header 152: its predecessor "+hs[150].Hash().String()+" is not stored")
+	require.ErrorContains(t, err, "corrupt store: header 152: its predecessor "+hex.EncodeToString(hs[150].Hash())+" is not stored")
 
 	// A height index naming the wrong header is found.
 	misindexed := store.Memory()

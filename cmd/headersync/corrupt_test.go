@@ -119,23 +119,44 @@ func corruptDataBlocks(t *testing.T, home string, chain []*types.Block) (table s
 		flipped struct{ headers, blocks bool }
 		chosen  []diskfault.Block
 	)
-next:
-	for i := range dataBlocks {
-		blk := dataBlocks[(len(dataBlocks)/2+i)%len(dataBlocks)]
-		keys, err := diskfault.KeysIn(table, blk)
+	// ordinary reports whether block j holds only ordinary heights' keys of
+	// one kind. The node's own records (heads, the cross-check's height)
+	// sort between the blocks' keys and the headers': a block next to one
+	// holding them is passed over too, so that no damage can reach them,
+	// whatever a key's exact place in its block.
+	ordinary := func(j int) (isHeader, ok bool) {
+		if j < 0 || j >= len(dataBlocks) {
+			return false, true
+		}
+		keys, err := diskfault.KeysIn(table, dataBlocks[j])
 		require.NoError(t, err)
-		if len(keys) == 0 {
+		for n, k := range keys {
+			_, hdr, _, fine := classify(string(k))
+			if !fine || (n > 0 && hdr != isHeader) {
+				return false, false
+			}
+			isHeader = hdr
+		}
+		return isHeader, len(keys) > 0
+	}
+	for i := range dataBlocks {
+		j := (len(dataBlocks)/2 + i) % len(dataBlocks)
+		blk := dataBlocks[j]
+		isHeader, ok := ordinary(j)
+		if !ok {
 			continue
 		}
-		_, isHeader, _, _ := classify(string(keys[0]))
 		if (isHeader && flipped.headers) || (!isHeader && flipped.blocks) {
 			continue
 		}
-		for _, k := range keys {
-			if _, hdr, _, ok := classify(string(k)); !ok || hdr != isHeader {
-				continue next
-			}
+		if _, ok := ordinary(j - 1); !ok {
+			continue
 		}
+		if _, ok := ordinary(j + 1); !ok {
+			continue
+		}
+		keys, err := diskfault.KeysIn(table, blk)
+		require.NoError(t, err)
 		d := blocks
 		if isHeader {
 			d, flipped.headers = headers, true
