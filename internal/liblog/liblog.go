@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/hex"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 
 	"github.com/celestiaorg/go-header"
@@ -177,7 +178,23 @@ func (c *core) Write(e zapcore.Entry, fs []zapcore.Field) error {
 
 func (c *core) Sync() error { return nil }
 
-func isDemoted(e zapcore.Entry) bool { return demoted[[2]string{e.LoggerName, e.Message}] }
+func isDemoted(e zapcore.Entry) bool {
+	if demoted[[2]string{e.LoggerName, e.Message}] {
+		return true
+	}
+	prefix, ok := demotedPrefix[e.LoggerName]
+	return ok && strings.HasPrefix(e.Message, prefix)
+}
+
+// demotedPrefix are library lines, keyed by logger, demoted by the start of
+// their message where the library appends an error to it. The DHT warns on
+// every routing-table refresh while it knows no DHT peer: every node for its
+// first moments, and for good on a network that connects only through seeds.
+// That is a state, not a fault; the node's own lines say when it has no
+// peers.
+var demotedPrefix = map[string]string{
+	"dht/RtRefreshManager": "failed when refreshing routing table",
+}
 
 // levelOf maps a zap entry to the slog level it is logged at.
 func levelOf(e zapcore.Entry) slog.Level {

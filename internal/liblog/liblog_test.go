@@ -3,6 +3,7 @@ package liblog
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -55,8 +56,10 @@ func messages(lines []map[string]any) []string {
 // peer's failed request demoted to debug.
 func TestRouteSendsLibraryLinesThroughTheNodeHandler(t *testing.T) {
 	zapLog := logging.Logger("header/p2p")
+	dhtLog := logging.Logger("dht/RtRefreshManager")
 	shimLog := gologshim.Logger("liblog-test")
 	log := func() {
+		dhtLog.Warn("failed when refreshing routing table", errors.New("failed to find any peer in table"))
 		zapLog.Infow("new head", "height", 7, "hash", header.Hash{0xAB, 0xCD})
 		zapLog.Warnw("slow peer", "peer", "p1")
 		zapLog.Errorw("server: getting header by hash", "hash", "AB", "err", "not found")
@@ -69,7 +72,7 @@ func TestRouteSendsLibraryLinesThroughTheNodeHandler(t *testing.T) {
 	}{
 		{slog.LevelError, []string{"ERROR header/p2p writing header batch"}},
 		{slog.LevelInfo, []string{"WARN header/p2p slow peer", "ERROR header/p2p writing header batch", "WARN liblog-test dial failed"}},
-		{slog.LevelDebug, []string{"INFO header/p2p new head", "WARN header/p2p slow peer",
+		{slog.LevelDebug, []string{"DEBUG dht/RtRefreshManager failed when refreshing routing tablefailed to find any peer in table", "INFO header/p2p new head", "WARN header/p2p slow peer",
 			"DEBUG header/p2p server: getting header by hash", "ERROR header/p2p writing header batch", "WARN liblog-test dial failed"}},
 	} {
 		t.Run(tc.level.String(), func(t *testing.T) {
