@@ -44,6 +44,30 @@ func randomDelay(rng *rand.Rand, lo, hi time.Duration) time.Duration {
 	return d
 }
 
+// killPoint waits for the moment to kill a catching-up node and returns
+// how long after start it came. Odd runs wait a random time in the first
+// 100 ms (initialisation, the first ranges); even runs wait until the node
+// reports a random height between a fifth and a half of the way from where
+// it resumed to the chain's end, or the catch-up ends. A catch-up runs at
+// tens of thousands of headers a second, so a delay alone would too often
+// come after it ended.
+func killPoint(p *proc, rng *rand.Rand, attempt int, from, to uint64) time.Duration {
+	began := time.Now()
+	if attempt%2 == 1 {
+		randomDelay(rng, 0, 100*time.Millisecond)
+		return time.Since(began)
+	}
+	target := from + (to-from)/5 + uint64(rng.Int64N(int64((to-from)*3/10+1)))
+	deadline := time.Now().Add(waitFor)
+	for time.Now().Before(deadline) {
+		if h, _ := p.heights(); h >= target {
+			break
+		}
+		time.Sleep(time.Millisecond) // pacing the polls
+	}
+	return time.Since(began)
+}
+
 // storedHeads are the head heights `headersync check` verified.
 type storedHeads struct{ headers, blocks uint64 }
 
@@ -176,7 +200,7 @@ func TestFullNodeSurvivesKill9DuringCatchup(t *testing.T) {
 	for attempt := 1; kills < wantKills; attempt++ {
 		require.LessOrEqual(t, attempt, maxAttempts, "only %d of %d kills hit the catch-up", kills, wantKills)
 		full := start(t, fmt.Sprintf("full (run %d)", attempt), fullHome, fullPorts, seeds...)
-		delay := randomDelay(rng, 30*time.Millisecond, 300*time.Millisecond)
+		delay := killPoint(full, rng, attempt, last.headers, chainLen)
 		st, answered := full.tryStatus()
 		full.kill9()
 
