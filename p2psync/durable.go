@@ -102,24 +102,6 @@ func (w *commitWatcher) durableHead() (header.Hash, <-chan struct{}, error) {
 	return h, changed, nil
 }
 
-// waitDurable blocks until the store's durable head is hash.
-func (w *commitWatcher) waitDurable(ctx context.Context, hash header.Hash) error {
-	for {
-		head, changed, err := w.durableHead()
-		if err != nil {
-			return fmt.Errorf("read durable head: %w", err)
-		}
-		if bytes.Equal(head, hash) {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return fmt.Errorf("wait for header %s to be written: %w", hash, ctx.Err())
-		}
-	}
-}
-
 type watchedBatch struct {
 	datastore.Batch
 	w    *commitWatcher

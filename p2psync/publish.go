@@ -1,6 +1,7 @@
 package p2psync
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -48,12 +49,18 @@ func (s *Service[H]) Publish(ctx context.Context, h H) error {
 		}
 	} else {
 		if err := s.store.Append(ctx, h); err != nil {
-			return fmt.Errorf("publish %s %d: append to store: %w", s.cfg.Kind, h.Height(), err)
+			// A sequencer ending its recovery may find h stored already:
+			// its syncer took h from peers, and go-header's store makes an
+			// append visible only a moment after it returns. The very same
+			// header is published; any other at its height is refused.
+			if held, heldErr := s.holds(ctx, h); heldErr != nil || !held {
+				return fmt.Errorf("publish %s %d: append to store: %w", s.cfg.Kind, h.Height(), err)
+			}
 		}
 		// go-header's store logs a failed write and retries it with the
 		// next append only: bound the wait, so the caller hears of it.
 		waitCtx, cancel := context.WithTimeout(ctx, durableTimeout)
-		err := s.watcher.waitDurable(waitCtx, h.Hash())
+		err := s.waitDurable(waitCtx, h)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("publish %s %d: %w", s.cfg.Kind, h.Height(), err)
@@ -95,4 +102,38 @@ func (s *Service[H]) FinishRecovery(ctx context.Context) error {
 	s.recovering.Store(false)
 	s.log.Info("recovered the chain from peers; publishing again", "height", s.store.Height())
 	return nil
+}
+
+// holds reports whether the store holds h itself at h's height.
+func (s *Service[H]) holds(ctx context.Context, h H) (bool, error) {
+	if s.store.Height() < h.Height() {
+		return false, nil
+	}
+	stored, err := s.store.GetByHeight(ctx, h.Height())
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(stored.Hash(), h.Hash()), nil
+}
+
+// waitDurable blocks until the durable head is at or above h's height: a
+// restart resumes from there, and a chain that reached it through h's
+// height holds h (the store appends only what extends its head).
+func (s *Service[H]) waitDurable(ctx context.Context, h H) error {
+	for {
+		hash, changed, err := s.watcher.durableHead()
+		if err != nil {
+			return fmt.Errorf("read durable head: %w", err)
+		}
+		if hash != nil {
+			if head, err := s.store.Get(ctx, hash); err == nil && head.Height() >= h.Height() {
+				return nil
+			}
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for header %d to be written: %w", h.Height(), ctx.Err())
+		}
+	}
 }

@@ -3,6 +3,7 @@ package p2psync_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -44,6 +45,18 @@ func TestSequencerRecoversItsChainFromPeers(t *testing.T) {
 	require.NoError(t, blocks.FinishRecovery(ctx))
 	require.False(t, headers.State(ctx).Recovering)
 	require.Nil(t, headers.State(ctx).Syncer, "the syncer stopped")
+
+	// The last block signed may already be back from peers when the
+	// sequencer publishes it again: the same block is accepted (a race
+	// with the store's asynchronous append, found in CI), another at its
+	// height is refused.
+	require.NoError(t, blocks.Publish(ctx, seq.history[19]))
+	require.NoError(t, headers.Publish(ctx, seq.head()))
+	prev := seq.history[18].SignedHeader()
+	otherData := types.Data{Txs: [][]byte{[]byte("another block 20")}}
+	other, err := gen.Signer.Sign(types.NextHeader(prev, prev.Time().Add(time.Millisecond), &otherData))
+	require.NoError(t, err)
+	require.Error(t, headers.Publish(ctx, other), "a second header at height 20")
 
 	require.NoError(t, blocks.Publish(ctx, next))
 	require.NoError(t, headers.Publish(ctx, next.SignedHeader()))
