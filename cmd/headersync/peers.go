@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -26,13 +25,7 @@ service whether the peer serves its exchange ("serves"), its recent failures
 to answer ("N strikes") or "banned". A peer of another chain shows its chain.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := api.NewClient(url)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), queryTimeout)
-			defer cancel()
-			st, err := c.Status(ctx)
+			st, err := fetchStatus(cmd.Context(), url)
 			if err != nil {
 				return err
 			}

@@ -17,6 +17,17 @@ const queryTimeout = 10 * time.Second
 
 func defaultAPI() string { return "http://" + api.DefaultListen }
 
+// fetchStatus asks the node at url for its status.
+func fetchStatus(ctx context.Context, url string) (api.Status, error) {
+	c, err := api.NewClient(url)
+	if err != nil {
+		return api.Status{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	return c.Status(ctx)
+}
+
 func newStatusCmd() *cobra.Command {
 	var url string
 	cmd := &cobra.Command{
@@ -24,13 +35,7 @@ func newStatusCmd() *cobra.Command {
 		Short: "Print a node's status as JSON",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := api.NewClient(url)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), queryTimeout)
-			defer cancel()
-			st, err := c.Status(ctx)
+			st, err := fetchStatus(cmd.Context(), url)
 			if err != nil {
 				return err
 			}

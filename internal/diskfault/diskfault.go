@@ -63,23 +63,16 @@ func KeysIn(path string, b Block) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := open(path, &b)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	it, err := r.NewPointIter(context.Background(), sstable.IterOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("iterate %s: %w", path, err)
-	}
-	defer it.Close()
 	var in [][]byte
-	for _, k := range all {
-		if kv := it.SeekGE(k, 0); kv == nil && it.Error() != nil {
-			in = append(in, k)
+	err = withPointIter(path, &b, func(it sstable.Iterator) error {
+		for _, k := range all {
+			if kv := it.SeekGE(k, 0); kv == nil && it.Error() != nil {
+				in = append(in, k)
+			}
 		}
-	}
-	return in, nil
+		return nil
+	})
+	return in, err
 }
 
 // FlipBlock flips one byte in the middle of block b of the table at path.
@@ -121,24 +114,33 @@ func flipAt(path string, off int64) error {
 
 // keys returns every key in the table at path, in order.
 func keys(path string, damaged *Block) ([][]byte, error) {
+	var out [][]byte
+	err := withPointIter(path, damaged, func(it sstable.Iterator) error {
+		for kv := it.First(); kv != nil; kv = it.Next() {
+			out = append(out, slices.Clone(kv.K.UserKey))
+		}
+		if err := it.Error(); err != nil {
+			return fmt.Errorf("iterate %s: %w", path, err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// withPointIter runs f over a point iterator of the table at path, opened
+// as if block damaged (if any) were damaged.
+func withPointIter(path string, damaged *Block, f func(sstable.Iterator) error) error {
 	r, err := open(path, damaged)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer r.Close()
 	it, err := r.NewPointIter(context.Background(), sstable.IterOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("iterate %s: %w", path, err)
+		return fmt.Errorf("iterate %s: %w", path, err)
 	}
 	defer it.Close()
-	var out [][]byte
-	for kv := it.First(); kv != nil; kv = it.Next() {
-		out = append(out, slices.Clone(kv.K.UserKey))
-	}
-	if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("iterate %s: %w", path, err)
-	}
-	return out, nil
+	return f(it)
 }
 
 // open opens the table at path for reading, as if block damaged (if any)
