@@ -23,6 +23,7 @@ import (
 
 	"github.com/headersync/headersync/config"
 	"github.com/headersync/headersync/internal/chaingen"
+	"github.com/headersync/headersync/internal/netdelay"
 	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/store"
@@ -69,6 +70,8 @@ type CatchupResult struct {
 	// RelayedConns and DirectConns count the syncing node's connections to
 	// the serving nodes, through a relay and not, as the catch-up ended.
 	RelayedConns, DirectConns int
+	// RelayedBytes is what the relays carried, both directions together.
+	RelayedBytes int64
 }
 
 // Ratio is the catch-up rate over the all-core signature-verification rate:
@@ -174,6 +177,7 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 	var (
 		seeds   []string
 		servers []peer.ID
+		relays  []*netdelay.Relay
 	)
 	for i, ds := range serverStores {
 		client, err := startClient(ctx, nil, o.Logger, false)
@@ -201,6 +205,7 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 			return res, err
 		}
 		closers = append(closers, relay.Close)
+		relays = append(relays, relay)
 		seeds = append(seeds, seed)
 	}
 
@@ -240,6 +245,9 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 	res.SteadyRate = steady.Stop()
 	stopProgress()
 	res.RelayedConns, res.DirectConns = countRelayed(client.Host(), servers)
+	for _, r := range relays {
+		res.RelayedBytes += r.Forwarded()
+	}
 	if o.CPUProfile != nil {
 		pprof.StopCPUProfile()
 	}

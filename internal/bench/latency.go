@@ -128,22 +128,23 @@ func watchSteady(height func() uint64, target uint64) *steadyWatch {
 		defer close(w.finished)
 		t := time.NewTicker(steadySample)
 		defer t.Stop()
-		for {
+		sample := func() (reached bool) {
 			h, now := height(), time.Now()
 			w.mu.Lock()
+			defer w.mu.Unlock()
 			if !w.reached10 && h >= lo {
 				w.reached10, w.h10, w.t10 = true, h, now
 			}
 			if w.reached10 && h >= hi {
 				w.reached90, w.h90, w.t90 = true, h, now
 			}
-			reached := w.reached90
-			w.mu.Unlock()
-			if reached {
-				return
-			}
+			return w.reached90
+		}
+		for !sample() {
 			select {
 			case <-w.done:
+				// The catch-up may end between two ticks: one last look.
+				sample()
 				return
 			case <-t.C:
 			}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,7 @@ type Relay struct {
 	delay  time.Duration
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	bytes  atomic.Int64 // forwarded, both directions
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{} // open connections, closed by Close
@@ -58,6 +60,10 @@ func Listen(ctx context.Context, listen, target string, oneWay time.Duration) (*
 
 // Addr is the address clients dial.
 func (r *Relay) Addr() *net.TCPAddr { return r.ln.Addr().(*net.TCPAddr) }
+
+// Forwarded is the number of bytes the relay has delivered so far, in both
+// directions together.
+func (r *Relay) Forwarded() int64 { return r.bytes.Load() }
 
 // Close stops accepting, closes every connection and waits until every
 // goroutine of the relay has exited.
@@ -139,7 +145,7 @@ func (r *Relay) pipe(ctx context.Context, a, b net.Conn) {
 	}
 	for _, dir := range [][2]net.Conn{{a, b}, {b, a}} {
 		wg.Go(func() {
-			if err := forward(ctx, dir[1], dir[0], r.delay, abort); err != nil {
+			if err := forward(ctx, dir[1], dir[0], r.delay, abort, &r.bytes); err != nil {
 				abort()
 			}
 		})
@@ -223,14 +229,14 @@ var errReader = errors.New("netdelay: read failed")
 // forward copies src to dst, each chunk no earlier than delay after it was
 // read. At EOF it half-closes dst once everything before has been written.
 // When writing fails it calls abort, which must unblock the read of src.
-func forward(ctx context.Context, dst, src net.Conn, delay time.Duration, abort func()) error {
+func forward(ctx context.Context, dst, src net.Conn, delay time.Duration, abort func(), forwarded *atomic.Int64) error {
 	q := &queue{notEmpty: make(chan struct{}, 1), space: make(chan struct{}, 1)}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	readErr := make(chan error, 1)
 	go func() { readErr <- read(ctx, q, src, delay) }()
 
-	err := write(ctx, q, dst)
+	err := write(ctx, q, dst, forwarded)
 	if err != nil {
 		abort()
 	}
@@ -261,7 +267,7 @@ func read(ctx context.Context, q *queue, src net.Conn, delay time.Duration) erro
 	}
 }
 
-func write(ctx context.Context, q *queue, dst net.Conn) error {
+func write(ctx context.Context, q *queue, dst net.Conn, forwarded *atomic.Int64) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	<-timer.C
@@ -289,6 +295,7 @@ func write(ctx context.Context, q *queue, dst net.Conn) error {
 		if _, err := dst.Write(c.data); err != nil {
 			return fmt.Errorf("netdelay: write: %w", err)
 		}
+		forwarded.Add(int64(len(c.data)))
 		q.written(len(c.data))
 	}
 }

@@ -100,6 +100,7 @@ func TestRelayLargeTransferIntact(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, <-sent)
 	require.True(t, bytes.Equal(want, got), "received %d bytes, sent %d; equal prefix %d", len(got), len(want), commonPrefix(want, got))
+	require.Equal(t, int64(2*len(want)), r.Forwarded(), "every byte there and back")
 }
 
 func commonPrefix(a, b []byte) int {
