@@ -26,26 +26,37 @@ func newBenchCatchupCmd() *cobra.Command {
 		o          bench.CatchupOptions
 		cpuprofile string
 		logLevel   string
+		rtt        string
 	)
 	cmd := &cobra.Command{
-		Use:   "catchup [--headers N] [--peers P] [--store memory|pebble] [--cpuprofile FILE]",
+		Use:   "catchup [--headers N] [--peers P] [--store memory|pebble] [--rtt D[,D...]] [--cpuprofile FILE]",
 		Short: "Time a fresh node catching up with N headers served by P peers",
 		Long: `Build a chain of N signed headers, load it into P serving nodes on 127.0.0.1,
 start a fresh node seeded by them and time it from start until its store
 head is N. The same run measures ed25519 verifications per second on one
-goroutine and on all cores; the last line is:
+goroutine and on all cores.
 
-catchup headers=N peers=P store=S rate=<headers/s> verify_1core=<per s> verify_allcores=<per s> ratio_allcores=<rate/verify_allcores> verify_expanded_allcores=<per s> peak_heap_mb=<MiB>`,
+--rtt D puts a round trip of D between the fresh node and every serving
+node: each is reached through an in-process TCP relay that delays each
+direction by D/2 (the nodes then use TCP only). A list, such as
+--rtt 20ms,100ms,200ms with --peers 3, gives each serving node its own.
+
+The last line is:
+
+catchup headers=N peers=P store=S rate=<headers/s> verify_1core=<per s> verify_allcores=<per s> ratio_allcores=<rate/verify_allcores> verify_expanded_allcores=<per s> peak_heap_mb=<MiB> rtt_ms=<D[,D...]> steady_rate=<headers/s from 10 % to 90 % of the chain>`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			rtts, rttErr := rttFlag(rtt, o.Peers)
 			if err := firstError(
 				intAtLeast("headers", o.Headers, 2),
 				intAtLeast("peers", o.Peers, 1),
 				oneOf("store", o.Store, "memory", "pebble"),
+				rttErr,
 				logLevelFlag(logLevel),
 			); err != nil {
 				return err
 			}
+			o.RTT = rtts
 			logger, err := newLogger(config.LogConfig{Level: logLevel, Format: "text"}, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -72,6 +83,7 @@ catchup headers=N peers=P store=S rate=<headers/s> verify_1core=<per s> verify_a
 	fs.IntVar(&o.Headers, "headers", 50_000, "chain length")
 	fs.IntVar(&o.Peers, "peers", 1, "serving nodes")
 	fs.StringVar(&o.Store, "store", "pebble", "memory or pebble")
+	fs.StringVar(&rtt, "rtt", "0", "round trip to each serving node: one duration, or one per peer comma-separated (0: direct loopback)")
 	fs.Uint64Var(&o.RequestSize, "request-size", 0, "headers per range request (0: the node's default)")
 	fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the catch-up to FILE")
 	fs.StringVar(&logLevel, "log.level", "error", "log level of the nodes")

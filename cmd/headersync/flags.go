@@ -2,6 +2,7 @@ package main
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/headersync/headersync/config"
@@ -77,4 +78,27 @@ func logLevelFlag(v string) error {
 		return &config.FieldError{Field: "--log.level", Value: v, Expected: "debug, info, warn or error"}
 	}
 	return nil
+}
+
+// rttFlag parses --rtt: one duration for every peer, or one per peer,
+// comma-separated; zero means no latency (no relay).
+func rttFlag(v string, peers int) ([]time.Duration, error) {
+	bad := func(expected string) error {
+		return &config.FieldError{Field: "--rtt", Value: v, Expected: expected}
+	}
+	var out []time.Duration
+	for _, part := range strings.Split(v, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d < 0 {
+			return nil, bad("a duration of 0 or more, or a comma-separated list of one per peer, e.g. 100ms or 20ms,100ms,200ms")
+		}
+		out = append(out, d)
+	}
+	if len(out) != 1 && len(out) != peers {
+		return nil, bad("1 duration or one per peer (" + strconv.Itoa(peers) + ")")
+	}
+	if len(out) == 1 && out[0] == 0 {
+		return nil, nil
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,10 +66,75 @@ func TestCatchupSmoke(t *testing.T) {
 	require.Positive(t, res.Rate)
 	require.Positive(t, res.VerifyAllCores)
 	require.GreaterOrEqual(t, res.VerifyAllCores, res.Verify1Core*0.8, "all cores verify at least about as fast as one")
-	require.Regexp(t, `^catchup headers=3000 peers=2 store=pebble rate=\d+ verify_1core=\d+ verify_allcores=\d+ ratio_allcores=\d+\.\d\d verify_expanded_allcores=\d+ peak_heap_mb=\d+\.\d$`, res.String())
+	require.Regexp(t, `^catchup headers=3000 peers=2 store=pebble rate=\d+ verify_1core=\d+ verify_allcores=\d+ ratio_allcores=\d+\.\d\d verify_expanded_allcores=\d+ peak_heap_mb=\d+\.\d rtt_ms=0 steady_rate=\d+$`, res.String())
+	require.Zero(t, res.RelayedConns)
+	require.Zero(t, res.RelayedBytes)
+	require.Positive(t, res.DirectConns)
 
 	_, err = Catchup(context.Background(), CatchupOptions{Headers: 10, Store: "disk"})
 	require.ErrorContains(t, err, "--store")
+}
+
+// With --rtt, the catch-up goes through one delaying relay per serving
+// node and nothing else, and reports the RTTs and a steady rate.
+func TestCatchupOverLatency(t *testing.T) {
+	rtts := []time.Duration{20 * time.Millisecond, 60 * time.Millisecond}
+	// 4 000 headers, so that the height passes 10 % and 90 % at different
+	// samples even when answers from the two peers land out of order.
+	res, err := Catchup(context.Background(), CatchupOptions{Headers: 4000, Peers: 2, Store: "pebble", Dir: t.TempDir(), RTT: rtts})
+	require.NoError(t, err)
+	t.Log(res)
+	// The headers came through the relays (a signed header is about 245
+	// bytes), and no connection to a serving node bypasses them. A peer the
+	// syncing node dropped on the way is not counted, so the test does
+	// not ask for one connection each.
+	require.Greater(t, res.RelayedBytes, int64(4000*200), "%s", res)
+	require.Positive(t, res.RelayedConns, "%s", res)
+	require.Zero(t, res.DirectConns, "%s", res)
+	require.Positive(t, res.SteadyRate, "%s", res)
+	// The head vote, the first header and stream set-up take several round
+	// trips of the nearer peer at least.
+	require.Greater(t, res.Elapsed, 3*rtts[0])
+	require.Regexp(t, ` rtt_ms=20,60 steady_rate=\d+$`, res.String())
+}
+
+// Bad RTT lists are refused before anything starts.
+func TestCatchupRTTValidation(t *testing.T) {
+	_, err := Catchup(context.Background(), CatchupOptions{Headers: 10, Peers: 3, Store: "memory", RTT: []time.Duration{time.Millisecond, time.Millisecond}})
+	require.ErrorContains(t, err, "--rtt 1,1: 2 values, expected 1 or one per peer (3)")
+	_, err = Catchup(context.Background(), CatchupOptions{Headers: 10, Store: "memory", RTT: []time.Duration{-time.Millisecond}})
+	require.ErrorContains(t, err, "--rtt -1ms")
+}
+
+func TestSteadyWatch(t *testing.T) {
+	var h atomic.Uint64
+	w := watchSteady(h.Load, 1000)
+	h.Store(50) // before 10 %: not counted
+	h.Store(100)
+	require.Eventually(t, func() bool { w.mu.Lock(); defer w.mu.Unlock(); return w.reached10 }, time.Second, time.Millisecond)
+	h.Store(950)
+	require.Eventually(t, func() bool { w.mu.Lock(); defer w.mu.Unlock(); return w.reached90 }, time.Second, time.Millisecond)
+	rate := w.Stop()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	require.Equal(t, uint64(100), w.h10)
+	require.Equal(t, uint64(950), w.h90)
+	require.InDelta(t, 850/w.t90.Sub(w.t10).Seconds(), rate, 1e-9)
+
+	// A catch-up that ends before both marks reports 0.
+	require.Zero(t, watchSteady(func() uint64 { return 0 }, 1000).Stop())
+	// Stop looks once more: a catch-up that ended since the last tick counts.
+	var last atomic.Uint64
+	w = watchSteady(last.Load, 1000)
+	last.Store(100)
+	require.Eventually(t, func() bool { w.mu.Lock(); defer w.mu.Unlock(); return w.reached10 }, time.Second, time.Millisecond)
+	last.Store(1000)
+	require.Positive(t, w.Stop())
+}
+
+func TestFormatRTTs(t *testing.T) {
+	require.Equal(t, "0", formatRTTs(nil))
+	require.Equal(t, "20,100,0.5", formatRTTs([]time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 500 * time.Microsecond}))
 }
 
 func TestGossipSmoke(t *testing.T) {

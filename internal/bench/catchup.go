@@ -19,9 +19,11 @@ import (
 
 	"github.com/ipfs/go-datastore"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/headersync/headersync/config"
 	"github.com/headersync/headersync/internal/chaingen"
+	"github.com/headersync/headersync/internal/netdelay"
 	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/store"
@@ -42,6 +44,11 @@ type CatchupOptions struct {
 	Logger   *slog.Logger
 	// Tuning of the syncing node's service; zero fields take the defaults.
 	RequestSize uint64
+	// RTT puts a round trip between the syncing node and the serving nodes:
+	// one value for all of them or one each. Any value above zero reaches
+	// every serving node through a netdelay relay with half of it in each
+	// direction; none or all zero connects them directly.
+	RTT []time.Duration
 }
 
 // CatchupResult are the figures of one catch-up.
@@ -56,6 +63,15 @@ type CatchupResult struct {
 	// for single headers (ExpandedVerifyRate).
 	ExpandedAllCores float64
 	PeakHeapMiB      float64 // highest live heap during the catch-up
+	RTT              []time.Duration
+	// SteadyRate is the rate between 10 % and 90 % of the catch-up, without
+	// the fixed round trips of its start (see steadyWatch).
+	SteadyRate float64
+	// RelayedConns and DirectConns count the syncing node's connections to
+	// the serving nodes, through a relay and not, as the catch-up ended.
+	RelayedConns, DirectConns int
+	// RelayedBytes is what the relays carried, both directions together.
+	RelayedBytes int64
 }
 
 // Ratio is the catch-up rate over the all-core signature-verification rate:
@@ -64,8 +80,9 @@ func (r CatchupResult) Ratio() float64 { return r.Rate / r.VerifyAllCores }
 
 // String is the benchmark's summary line.
 func (r CatchupResult) String() string {
-	return fmt.Sprintf("catchup headers=%d peers=%d store=%s rate=%.0f verify_1core=%.0f verify_allcores=%.0f ratio_allcores=%.2f verify_expanded_allcores=%.0f peak_heap_mb=%.1f",
-		r.Headers, r.Peers, r.Store, r.Rate, r.Verify1Core, r.VerifyAllCores, r.Ratio(), r.ExpandedAllCores, r.PeakHeapMiB)
+	return fmt.Sprintf("catchup headers=%d peers=%d store=%s rate=%.0f verify_1core=%.0f verify_allcores=%.0f ratio_allcores=%.2f verify_expanded_allcores=%.0f peak_heap_mb=%.1f rtt_ms=%s steady_rate=%.0f",
+		r.Headers, r.Peers, r.Store, r.Rate, r.Verify1Core, r.VerifyAllCores, r.Ratio(), r.ExpandedAllCores, r.PeakHeapMiB,
+		formatRTTs(r.RTT), r.SteadyRate)
 }
 
 func (o *CatchupOptions) defaults() error {
@@ -88,6 +105,13 @@ func (o *CatchupOptions) defaults() error {
 		return fmt.Errorf("--peers %d: expected at least 1", o.Peers)
 	case o.Store != "memory" && o.Store != "pebble":
 		return fmt.Errorf("--store %q: expected memory or pebble", o.Store)
+	case len(o.RTT) > 1 && len(o.RTT) != o.Peers:
+		return fmt.Errorf("--rtt %s: %d values, expected 1 or one per peer (%d)", formatRTTs(o.RTT), len(o.RTT), o.Peers)
+	}
+	for _, d := range o.RTT {
+		if d < 0 {
+			return fmt.Errorf("--rtt %s: expected durations of zero or more", d)
+		}
 	}
 	return nil
 }
@@ -102,7 +126,7 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 	if err := o.defaults(); err != nil {
 		return CatchupResult{}, err
 	}
-	res := CatchupResult{Headers: o.Headers, Peers: o.Peers, Store: o.Store}
+	res := CatchupResult{Headers: o.Headers, Peers: o.Peers, Store: o.Store, RTT: o.RTT}
 	res.Verify1Core = VerifyRate(1, time.Second)
 	res.VerifyAllCores = VerifyRate(runtime.GOMAXPROCS(0), time.Second)
 	res.ExpandedAllCores = ExpandedVerifyRate(runtime.GOMAXPROCS(0), time.Second)
@@ -150,9 +174,13 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 		return res, err
 	}
 
-	var seeds []string
+	var (
+		seeds   []string
+		servers []peer.ID
+		relays  []*netdelay.Relay
+	)
 	for i, ds := range serverStores {
-		client, err := startClient(ctx, nil, o.Logger)
+		client, err := startClient(ctx, nil, o.Logger, false)
 		if err != nil {
 			return res, err
 		}
@@ -167,14 +195,25 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 			return res, fmt.Errorf("start server %d: %w", i, err)
 		}
 		closers = append(closers, func() error { return svc.Stop(context.Background()) })
-		seeds = append(seeds, client.Addrs()[0].String())
+		servers = append(servers, client.ID())
+		if !relayed(o.RTT) {
+			seeds = append(seeds, client.Addrs()[0].String())
+			continue
+		}
+		relay, seed, err := relayFor(ctx, client, rttFor(o.RTT, i))
+		if err != nil {
+			return res, err
+		}
+		closers = append(closers, relay.Close)
+		relays = append(relays, relay)
+		seeds = append(seeds, seed)
 	}
 
 	ds, err := openStore("syncer")
 	if err != nil {
 		return res, err
 	}
-	client, err := startClient(ctx, seeds, o.Logger)
+	client, err := startClient(ctx, seeds, o.Logger, relayed(o.RTT))
 	if err != nil {
 		return res, err
 	}
@@ -200,9 +239,15 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 	}
 	closers = append(closers, func() error { return svc.Stop(context.Background()) })
 	stopProgress := reportCatchup(o.Progress, svc, uint64(o.Headers), start)
+	steady := watchSteady(svc.Height, uint64(o.Headers))
 	_, err = svc.WaitHeight(ctx, uint64(o.Headers))
 	res.Elapsed = time.Since(start)
+	res.SteadyRate = steady.Stop()
 	stopProgress()
+	res.RelayedConns, res.DirectConns = countRelayed(client.Host(), servers)
+	for _, r := range relays {
+		res.RelayedBytes += r.Forwarded()
+	}
 	if o.CPUProfile != nil {
 		pprof.StopCPUProfile()
 	}
@@ -245,8 +290,10 @@ func loadChain(ctx context.Context, gen *chaingen.Generator, n int, stores []dat
 	return errors.Join(errs...)
 }
 
-// startClient starts a libp2p client on a free loopback TCP port.
-func startClient(ctx context.Context, seeds []string, logger *slog.Logger) (*p2p.Client, error) {
+// startClient starts a libp2p client on a free loopback TCP port (TCP
+// only, so that a relay in front of it is the only path). onlyRelays makes
+// it refuse every direct connection on 127.0.0.1 (see relayIP).
+func startClient(ctx context.Context, seeds []string, logger *slog.Logger, onlyRelays bool) (*p2p.Client, error) {
 	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
@@ -255,6 +302,11 @@ func startClient(ctx context.Context, seeds []string, logger *slog.Logger) (*p2p
 	client, err := p2p.NewClient(cfg, key, benchChainID, nil, logger)
 	if err != nil {
 		return nil, err
+	}
+	if onlyRelays {
+		if err := client.ConnectionGater().BlockAddr(directIP); err != nil {
+			return nil, fmt.Errorf("refuse direct connections: %w", err)
+		}
 	}
 	if err := client.Start(ctx); err != nil {
 		return nil, err

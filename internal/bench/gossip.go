@@ -78,7 +78,7 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 		prevAddr []string
 	)
 	for i := 0; i < o.Nodes; i++ {
-		client, err := startClient(ctx, prevAddr, o.Logger)
+		client, err := startClient(ctx, prevAddr, o.Logger, false)
 		if err != nil {
 			return res, err
 		}
