@@ -2,12 +2,12 @@ package p2psync
 
 import (
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 
 	"github.com/celestiaorg/go-header"
 	gosync "github.com/celestiaorg/go-header/sync"
+
+	"github.com/headersync/headersync/types"
 )
 
 // State is a snapshot of a service, for status reports.
@@ -21,8 +21,8 @@ type State struct {
 	// InitError is why the last attempt to get the first header failed.
 	InitError string `json:"init_error,omitempty"`
 	// Height and HeadHash describe the stored head (0 and empty before init).
-	Height   uint64   `json:"height"`
-	HeadHash LowerHex `json:"head_hash,omitempty"`
+	Height   uint64         `json:"height"`
+	HeadHash types.HexBytes `json:"head_hash,omitempty"`
 	// Recovering is true while a sequencer syncs its own chain back from
 	// its peers; RecoverTo is the height it needs before it may publish.
 	Recovering bool   `json:"recovering,omitempty"`
@@ -68,7 +68,7 @@ func (s *Service[H]) State(ctx context.Context) State {
 			st.InitError = *msg
 		}
 	} else if head, err := s.store.Head(ctx); err == nil {
-		st.Height, st.HeadHash = head.Height(), LowerHex(head.Hash())
+		st.Height, st.HeadHash = head.Height(), types.HexBytes(head.Hash())
 		st.DurableHeight = s.durableHeight(ctx)
 	}
 	if s.syncerRunning.Load() {
@@ -167,28 +167,4 @@ func (s *Service[H]) Get(ctx context.Context, hash header.Hash) (H, error) {
 		return zero, err
 	}
 	return s.store.Get(ctx, hash)
-}
-
-// LowerHex is a hash that prints, and encodes in JSON, as lower-case hex:
-// the form of the project's own output (API, CLI, logs). go-header's
-// header.Hash prints upper case.
-type LowerHex []byte
-
-func (h LowerHex) String() string { return hex.EncodeToString(h) }
-
-// MarshalJSON encodes h as a quoted lower-case hex string.
-func (h LowerHex) MarshalJSON() ([]byte, error) { return []byte(`"` + h.String() + `"`), nil }
-
-// UnmarshalJSON decodes hex of either case.
-func (h *LowerHex) UnmarshalJSON(data []byte) error {
-	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
-		return fmt.Errorf("hash: %w", err)
-	}
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		return fmt.Errorf("hash %q: %w", s, err)
-	}
-	*h = b
-	return nil
 }
