@@ -42,14 +42,11 @@ type StoreReport struct {
 // so that one report names every unreadable height; the error then wraps
 // the first read error. Any other broken rule ends the check at once.
 func VerifyStore[H Header[H]](ctx context.Context, ds datastore.Batching, kind Kind, g *types.Genesis, trustedHash header.Hash) (StoreReport, error) {
-	st, err := hstore.NewStore[H](ds, hstore.WithStorePrefix(kind.StorePrefix()))
+	st, closeStore, err := openReadOnly[H](ctx, ds, kind)
 	if err != nil {
-		return StoreReport{}, fmt.Errorf("open %s store: %w", kind, err)
+		return StoreReport{}, err
 	}
-	if err := st.Start(ctx); err != nil {
-		return StoreReport{}, fmt.Errorf("open %s store: %w", kind, err)
-	}
-	defer func() { _ = st.Stop(context.WithoutCancel(ctx)) }() // nothing was written
+	defer closeStore()
 
 	head, err := st.Head(ctx)
 	if errors.Is(err, header.ErrNoHead) {
@@ -181,14 +178,11 @@ func checkIndexed[H Header[H]](ctx context.Context, st *hstore.Store[H], h H) er
 // (0 if empty), read before any service opens it: a sequencer compares it
 // with what it signed to decide whether to recover from its peers.
 func StoredHeight[H Header[H]](ctx context.Context, ds datastore.Batching, kind Kind) (uint64, error) {
-	st, err := hstore.NewStore[H](ds, hstore.WithStorePrefix(kind.StorePrefix()))
+	st, closeStore, err := openReadOnly[H](ctx, ds, kind)
 	if err != nil {
-		return 0, fmt.Errorf("open %s store: %w", kind, err)
+		return 0, err
 	}
-	if err := st.Start(ctx); err != nil {
-		return 0, fmt.Errorf("open %s store: %w", kind, err)
-	}
-	defer func() { _ = st.Stop(context.WithoutCancel(ctx)) }() // nothing was written
+	defer closeStore()
 	head, err := st.Head(ctx)
 	switch {
 	case errors.Is(err, header.ErrNoHead):
@@ -240,14 +234,11 @@ func CheckStoredEnds[H Header[H]](ctx context.Context, ds datastore.Batching, ki
 	if err != nil {
 		return err
 	}
-	st, err := hstore.NewStore[H](ds, hstore.WithStorePrefix(kind.StorePrefix()))
+	st, closeStore, err := openReadOnly[H](ctx, ds, kind)
 	if err != nil {
-		return fmt.Errorf("open %s store: %w", kind, err)
+		return err
 	}
-	if err := st.Start(ctx); err != nil {
-		return fmt.Errorf("open %s store: %w", kind, err)
-	}
-	defer func() { _ = st.Stop(context.WithoutCancel(ctx)) }() // nothing was written
+	defer closeStore()
 
 	head, err := st.Head(ctx)
 	if errors.Is(err, header.ErrNoHead) {
@@ -278,4 +269,18 @@ func CheckStoredEnds[H Header[H]](ctx context.Context, ds datastore.Batching, ki
 		return fmt.Errorf("stored %s %d (first): %w", kind, first.Height(), err)
 	}
 	return nil
+}
+
+// openReadOnly opens the kind's store in ds for reading, outside any
+// service, and returns it with the func that closes it. Nothing is written
+// through it, so closing has nothing to flush.
+func openReadOnly[H Header[H]](ctx context.Context, ds datastore.Batching, kind Kind) (*hstore.Store[H], func(), error) {
+	st, err := hstore.NewStore[H](ds, hstore.WithStorePrefix(kind.StorePrefix()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %s store: %w", kind, err)
+	}
+	if err := st.Start(ctx); err != nil {
+		return nil, nil, fmt.Errorf("open %s store: %w", kind, err)
+	}
+	return st, func() { _ = st.Stop(context.WithoutCancel(ctx)) }, nil
 }
