@@ -53,6 +53,10 @@ type producer struct {
 	produced   atomic.Uint64
 	lastLog    time.Time // of the last failure logged; run's goroutine only
 	lastLonely time.Time // of the last "no peers" warning; run's goroutine only
+	// reconciled is set once the stores hold everything signed, and
+	// cleared when a block fails part-way; run's goroutine (or the start
+	// before it) only.
+	reconciled bool
 	// recovering is set while the stores sync the chain back from peers
 	// (awaitChain); halted holds why production stopped for good.
 	recovering atomic.Bool
@@ -90,21 +94,15 @@ func (p *producer) reconcile(ctx context.Context) error {
 		}
 		p.log.Info("recovered header from its block", "height", h)
 	}
+	p.reconciled = true
 	return nil
 }
 
 // recoverJournal publishes the journal's block if the block store lacks it.
 func (p *producer) recoverJournal(ctx context.Context) error {
-	raw, err := p.journal.Get(ctx, journalKey)
-	if errors.Is(err, datastore.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read block journal: %w", err)
-	}
-	var b types.Block
-	if err := b.UnmarshalBinary(raw); err != nil {
-		return fmt.Errorf("block journal: %w", err)
+	b, err := p.readJournal(ctx)
+	if err != nil || b == nil {
+		return err
 	}
 	bh := p.blocks.Height()
 	switch want := max(bh+1, p.genesis.InitialHeight); {
@@ -113,7 +111,7 @@ func (p *producer) recoverJournal(ctx context.Context) error {
 	case b.Height() > want:
 		return fmt.Errorf("block journal holds block %d but the block store is at %d: blocks are missing; refusing to extend the chain", b.Height(), bh)
 	}
-	if err := p.blocks.Publish(ctx, &b); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
+	if err := p.blocks.Publish(ctx, b); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
 		return fmt.Errorf("recover block %d from the journal: %w", b.Height(), err)
 	}
 	p.log.Info("recovered block from the journal", "height", b.Height(), "hash", hex.EncodeToString(b.Hash()))
@@ -165,25 +163,34 @@ func (p *producer) recoverSigned(ctx context.Context) error {
 	return nil
 }
 
+// readJournal returns the journal's block, nil if there is none.
+func (p *producer) readJournal(ctx context.Context) (*types.Block, error) {
+	raw, err := p.journal.Get(ctx, journalKey)
+	if errors.Is(err, datastore.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read block journal: %w", err)
+	}
+	var b types.Block
+	if err := b.UnmarshalBinary(raw); err != nil {
+		return nil, fmt.Errorf("block journal: %w", err)
+	}
+	return &b, nil
+}
+
 // journalSigned journals last, the block the signing state holds, unless
 // the journal has it already: the crash (or failed write) came between the
 // signing state and the journal, so the block's transactions are still
 // queued. They leave the queue in the same write that journals the block,
 // as in produce; published without that, they would go into a second block.
 func (p *producer) journalSigned(ctx context.Context, last *types.Block) error {
-	raw, err := p.journal.Get(ctx, journalKey)
-	switch {
-	case errors.Is(err, datastore.ErrNotFound):
-	case err != nil:
-		return fmt.Errorf("read block journal: %w", err)
-	default:
-		var journaled types.Block
-		if err := journaled.UnmarshalBinary(raw); err != nil {
-			return fmt.Errorf("block journal: %w", err)
-		}
-		if journaled.Height() >= last.Height() {
-			return nil
-		}
+	journaled, err := p.readJournal(ctx)
+	if err != nil {
+		return err
+	}
+	if journaled != nil && journaled.Height() >= last.Height() {
+		return nil
 	}
 	enc, err := last.MarshalBinary()
 	if err != nil {
@@ -286,10 +293,19 @@ func (p *producer) awaitChain(ctx context.Context) error {
 }
 
 // produce makes one block.
-func (p *producer) produce(ctx context.Context) error {
-	if err := p.reconcile(ctx); err != nil {
-		return err
+func (p *producer) produce(ctx context.Context) (err error) {
+	if !p.reconciled {
+		if err := p.reconcile(ctx); err != nil {
+			return err
+		}
 	}
+	// A block that failed part-way (a publish, the journal) is finished by
+	// the next reconcile, before anything new is signed.
+	defer func() {
+		if err != nil {
+			p.reconciled = false
+		}
+	}()
 	txs := p.pool.take(maxBlockTxBytes)
 	data := types.Data{Txs: blockTxs(txs)}
 	now := time.Now().UTC()
