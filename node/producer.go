@@ -249,32 +249,18 @@ func (p *producer) awaitChain(ctx context.Context) error {
 			lastLog = time.Now()
 		}
 	}
-	for _, link := range []struct {
-		what string
-		get  func(context.Context, uint64) (header.Hash, error)
-	}{
-		{"block", func(ctx context.Context, h uint64) (header.Hash, error) {
-			b, err := p.blocks.GetByHeight(ctx, h)
-			if err != nil {
-				return nil, err
-			}
-			return b.Hash(), nil
-		}},
-		{"header", func(ctx context.Context, h uint64) (header.Hash, error) {
-			sh, err := p.headers.GetByHeight(ctx, h)
-			if err != nil {
-				return nil, err
-			}
-			return sh.Hash(), nil
-		}},
-	} {
-		got, err := link.get(ctx, need)
-		if err != nil {
-			return fmt.Errorf("read synced %s %d: %w", link.what, need, err)
-		}
+	b, err := p.blocks.GetByHeight(ctx, need)
+	if err != nil {
+		return fmt.Errorf("read synced block %d: %w", need, err)
+	}
+	sh, err := p.headers.GetByHeight(ctx, need)
+	if err != nil {
+		return fmt.Errorf("read synced header %d: %w", need, err)
+	}
+	for what, got := range map[string]header.Hash{"block": b.Hash(), "header": sh.Hash()} {
 		if !bytes.Equal(got, last.LastHeader()) {
 			return fmt.Errorf("%w: peers gave %s %d %s, but the signed block %d extends %s",
-				errForeignChain, link.what, need, hex.EncodeToString(got), last.Height(), hex.EncodeToString(last.LastHeader()))
+				errForeignChain, what, need, hex.EncodeToString(got), last.Height(), hex.EncodeToString(last.LastHeader()))
 		}
 	}
 	if err := p.blocks.FinishRecovery(ctx); err != nil {
