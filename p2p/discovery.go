@@ -16,6 +16,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
 	dutil "github.com/libp2p/go-libp2p/p2p/discovery/util"
+
+	"github.com/headersync/headersync/internal/backoff"
 )
 
 const (
@@ -88,7 +90,7 @@ func newDHT(h host.Host, ds datastore.Batching, chainID string, seeds []peer.Add
 // in the DHT until ctx is done.
 func (c *Client) runAdvertise(ctx context.Context, kad *dht.IpfsDHT, rd *drouting.RoutingDiscovery, soon signal) {
 	ns := discoveryNamespace(c.chainID)
-	retry := backoff{min: advertiseRetryMin, max: advertiseRetryMax}
+	retry := backoff.New(advertiseRetryMin, advertiseRetryMax)
 	for {
 		delay := emptyTablePoll
 		if kad.RoutingTable().Size() > 0 {
@@ -96,10 +98,10 @@ func (c *Client) runAdvertise(ctx context.Context, kad *dht.IpfsDHT, rd *droutin
 				if ctx.Err() != nil {
 					return
 				}
-				delay = retry.next()
+				delay = retry.Next()
 				c.logger.Debug("advertise failed; will retry", "namespace", ns, "retry_in", delay, "err", err)
 			} else {
-				retry.reset()
+				retry.Reset()
 				delay = readvertiseInterval
 				c.logger.Debug("advertised", "namespace", ns)
 			}
@@ -113,12 +115,12 @@ func (c *Client) runAdvertise(ctx context.Context, kad *dht.IpfsDHT, rd *droutin
 // runFind looks up the chain's namespace periodically and connects to the
 // peers found, until ctx is done.
 func (c *Client) runFind(ctx context.Context, h host.Host, kad *dht.IpfsDHT, rd *drouting.RoutingDiscovery, soon signal) {
-	interval := backoff{min: findIntervalMin, max: findIntervalMax}
+	interval := backoff.New(findIntervalMin, findIntervalMax)
 	for {
 		delay := emptyTablePoll
 		if kad.RoutingTable().Size() > 0 {
 			c.findAndConnect(ctx, h, rd)
-			delay = interval.next()
+			delay = interval.Next()
 		}
 		if !wait(ctx, delay, soon) {
 			return

@@ -10,6 +10,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+
+	"github.com/headersync/headersync/internal/backoff"
 )
 
 const (
@@ -86,12 +88,12 @@ func (c *Client) runSeed(ctx context.Context, h host.Host, seed peer.AddrInfo, w
 	h.Peerstore().AddAddrs(seed.ID, seed.Addrs, peerstore.PermanentAddrTTL)
 	h.ConnManager().Protect(seed.ID, seedTag)
 
-	retry := backoff{min: seedRetryMin, max: seedRetryMax}
+	retry := backoff.New(seedRetryMin, seedRetryMax)
 	var failures failureLog
 	for ctx.Err() == nil {
 		if h.Network().Connectedness(seed.ID) == network.Connected {
 			// The seed may have dialled us, so this is a success too.
-			retry.reset()
+			retry.Reset()
 			failures.reset()
 			select {
 			case <-ctx.Done():
@@ -107,7 +109,7 @@ func (c *Client) runSeed(ctx context.Context, h host.Host, seed peer.AddrInfo, w
 		err := dialSeed(ctx, h, seed)
 		if err == nil {
 			log.Info("connected to seed", "after_failures", failures.failures)
-			retry.reset()
+			retry.Reset()
 			failures.reset()
 			c.discoverySoon()
 			continue
@@ -115,7 +117,7 @@ func (c *Client) runSeed(ctx context.Context, h host.Host, seed peer.AddrInfo, w
 		if ctx.Err() != nil {
 			return
 		}
-		delay := retry.next()
+		delay := retry.Next()
 		level := failures.level(delay, seedRetryMax)
 		log.Log(ctx, level, "seed unreachable; will retry",
 			"addrs", seed.Addrs, "failures", failures.failures, "retry_in", delay, "err", err)

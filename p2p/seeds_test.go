@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/internal/backoff"
 	"github.com/headersync/headersync/internal/loopback"
 )
 
@@ -18,10 +18,10 @@ const seedUnreachable = "seed unreachable; will retry"
 
 func TestFailureLogLevels(t *testing.T) {
 	var f failureLog
-	r := backoff{min: seedRetryMin, max: seedRetryMax}
+	r := backoff.New(seedRetryMin, seedRetryMax)
 	var got []slog.Level
 	for range 9 {
-		got = append(got, f.level(r.next(), seedRetryMax))
+		got = append(got, f.level(r.Next(), seedRetryMax))
 	}
 	w, d := slog.LevelWarn, slog.LevelDebug
 	// Delays 1s 2s 4s 8s 10s 10s...: warn on the first failure and when
@@ -30,18 +30,6 @@ func TestFailureLogLevels(t *testing.T) {
 
 	f.reset()
 	assert.Equal(t, w, f.level(seedRetryMin, seedRetryMax), "a new streak warns again")
-}
-
-func TestBackoff(t *testing.T) {
-	b := backoff{min: time.Second, max: 30 * time.Second}
-	var got []time.Duration
-	for range 7 {
-		got = append(got, b.next())
-	}
-	s := time.Second
-	assert.Equal(t, []time.Duration{s, 2 * s, 4 * s, 8 * s, 16 * s, 30 * s, 30 * s}, got)
-	b.reset()
-	assert.Equal(t, s, b.next())
 }
 
 func TestSplitSeeds(t *testing.T) {
