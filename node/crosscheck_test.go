@@ -48,11 +48,11 @@ func TestCrossCheckCatchesEquivocation(t *testing.T) {
 	svcCfg := func(k p2psync.Kind) p2psync.Config {
 		return p2psync.Config{Kind: k, Genesis: gen.Genesis, Sequencer: true, BlockTime: blockTime, Logger: logger}
 	}
-	headers, err := p2psync.New[*types.SignedHeader](svcCfg(p2psync.Headers), client, ds)
+	headers, err := p2psync.NewSequencer[*types.SignedHeader](svcCfg(p2psync.Headers), client, ds)
 	require.NoError(t, err)
 	require.NoError(t, headers.Start(ctx))
 	t.Cleanup(func() { require.NoError(t, headers.Stop(ctx)) })
-	blocks, err := p2psync.New[*types.Block](svcCfg(p2psync.Blocks), client, ds)
+	blocks, err := p2psync.NewSequencer[*types.Block](svcCfg(p2psync.Blocks), client, ds)
 	require.NoError(t, err)
 	require.NoError(t, blocks.Start(ctx))
 	t.Cleanup(func() { require.NoError(t, blocks.Stop(ctx)) })

@@ -17,6 +17,7 @@ import (
 	"github.com/headersync/headersync/config"
 	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync"
+	"github.com/headersync/headersync/p2psync/peers"
 	"github.com/headersync/headersync/signstate"
 	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
@@ -58,13 +59,17 @@ type Node struct {
 	genesis *types.Genesis
 	log     *slog.Logger
 
-	ds       datastore.Batching
-	p2p      *p2p.Client
-	headers  *p2psync.Service[*types.SignedHeader]
-	blocks   *p2psync.Service[*types.Block] // nil on light nodes
-	producer *producer                      // sequencer only
-	checker  *crossChecker                  // full only
-	api      *api.Server
+	ds      datastore.Batching
+	p2p     *p2p.Client
+	headers *p2psync.Service[*types.SignedHeader]
+	blocks  *p2psync.Service[*types.Block] // nil on light nodes
+	// seqHeaders and seqBlocks are the same services as the sequencer's,
+	// which publish; nil on other nodes.
+	seqHeaders *p2psync.Sequencer[*types.SignedHeader]
+	seqBlocks  *p2psync.Sequencer[*types.Block]
+	producer   *producer     // sequencer only
+	checker    *crossChecker // full only
+	api        *api.Server
 
 	mu      sync.Mutex
 	started bool
@@ -179,7 +184,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 		n.producer = &producer{
 			guard: guard, genesis: n.genesis, blockTime: time.Duration(n.cfg.BlockTime),
-			headers: n.headers, blocks: n.blocks, pool: pool, journal: n.ds,
+			headers: n.seqHeaders, blocks: n.seqBlocks, pool: pool, journal: n.ds,
 			peers: func() int { return len(n.p2p.Peers()) }, log: log,
 		}
 		if recoverTo == 0 {
@@ -257,9 +262,13 @@ func (n *Node) startServices(ctx context.Context, recoverTo uint64) error {
 		RequestSize:    n.opts.Sync.RequestSize,
 		WriteBatchSize: n.opts.Sync.WriteBatchSize,
 	}
+	// One reputation for both services: a peer banned by one is banned
+	// by the other.
+	syncLog := n.log.With("component", "sync")
+	base.Reputation = peers.NewReputation(p2psync.BanThrough(n.p2p, syncLog), syncLog)
 	hc := base
-	hc.Kind, hc.Logger = p2psync.Headers, n.log.With("component", "sync")
-	if n.headers, err = p2psync.New[*types.SignedHeader](hc, n.p2p, n.ds); err != nil {
+	hc.Kind, hc.Logger = p2psync.Headers, syncLog
+	if n.headers, n.seqHeaders, err = newService[*types.SignedHeader](hc, n.p2p, n.ds); err != nil {
 		return err
 	}
 	// Stop releases what a failed Start began, so it is registered first.
@@ -271,8 +280,8 @@ func (n *Node) startServices(ctx context.Context, recoverTo uint64) error {
 		return nil
 	}
 	bc := base
-	bc.Kind, bc.Logger = p2psync.Blocks, n.log.With("component", "sync")
-	if n.blocks, err = p2psync.New[*types.Block](bc, n.p2p, n.ds); err != nil {
+	bc.Kind, bc.Logger = p2psync.Blocks, syncLog
+	if n.blocks, n.seqBlocks, err = newService[*types.Block](bc, n.p2p, n.ds); err != nil {
 		return err
 	}
 	n.stops = append(n.stops, n.blocks.Stop)
@@ -365,3 +374,17 @@ func (n *Node) Headers() *p2psync.Service[*types.SignedHeader] { return n.header
 
 // Blocks returns the block sync service, nil on a light node.
 func (n *Node) Blocks() *p2psync.Service[*types.Block] { return n.blocks }
+
+// newService builds a sync service: the sequencer's (returned twice, as a
+// service and as the sequencer that publishes) when cfg says so.
+func newService[H p2psync.Header[H]](cfg p2psync.Config, net p2psync.Network, ds datastore.Batching) (*p2psync.Service[H], *p2psync.Sequencer[H], error) {
+	if !cfg.Sequencer {
+		svc, err := p2psync.New[H](cfg, net, ds)
+		return svc, nil, err
+	}
+	seq, err := p2psync.NewSequencer[H](cfg, net, ds)
+	if err != nil {
+		return nil, nil, err
+	}
+	return seq.Service, seq, nil
+}

@@ -43,8 +43,8 @@ type producer struct {
 	guard     *signstate.Guard // signs, recording each block before it leaves
 	genesis   *types.Genesis
 	blockTime time.Duration
-	headers   *p2psync.Service[*types.SignedHeader]
-	blocks    *p2psync.Service[*types.Block]
+	headers   *p2psync.Sequencer[*types.SignedHeader]
+	blocks    *p2psync.Sequencer[*types.Block]
 	pool      *mempool
 	journal   datastore.Datastore // holds the last block signed, under journalKey
 	peers     func() int          // connected peers, for the lonely warning

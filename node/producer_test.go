@@ -85,7 +85,7 @@ func TestRestartRecoversHeaderFromBlock(t *testing.T) {
 	ds := store.Memory()
 	n, sh, data := threeBlocksThenNext(t, c, ds, "tx")
 	// The crash: block 4 is stored, its header is not.
-	require.NoError(t, n.blocks.Publish(ctx, types.NewBlock(sh, data)))
+	require.NoError(t, n.seqBlocks.Publish(ctx, types.NewBlock(sh, data)))
 	require.Equal(t, uint64(3), n.headers.Height())
 	require.NoError(t, n.Stop(ctx))
 
@@ -203,7 +203,7 @@ func TestStartRefusesHeadersAheadOfBlocks(t *testing.T) {
 	require.NoError(t, err)
 	sh, err := c.signer.SignNext(head, time.Now(), &types.Data{})
 	require.NoError(t, err)
-	require.NoError(t, n.headers.Publish(ctx, sh))
+	require.NoError(t, n.seqHeaders.Publish(ctx, sh))
 	require.NoError(t, n.Stop(ctx))
 
 	_, err = idleSequencer(t, c, ds)

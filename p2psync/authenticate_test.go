@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
+	"github.com/headersync/headersync/p2psync/peers"
 	"github.com/headersync/headersync/types"
 )
 
@@ -48,9 +49,9 @@ func TestAuthenticate(t *testing.T) {
 	const from = peer.ID("sender")
 	requireFault := func(t *testing.T, err, want error) {
 		t.Helper()
-		var fault *peerFault
+		var fault *peers.Fault
 		require.True(t, errors.As(err, &fault), "%v is not a peer fault", err)
-		require.Equal(t, from, fault.peer)
+		require.Equal(t, from, fault.Peer)
 		require.ErrorIs(t, err, want)
 	}
 

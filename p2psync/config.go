@@ -10,6 +10,7 @@ import (
 	hp2p "github.com/celestiaorg/go-header/p2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 
+	"github.com/headersync/headersync/p2psync/peers"
 	"github.com/headersync/headersync/types"
 )
 
@@ -84,11 +85,19 @@ type Config struct {
 	// InitRetryMin and InitRetryMax bound the backoff between attempts to
 	// fetch the first header.
 	InitRetryMin, InitRetryMax time.Duration
+	// RangeRetryMin and RangeRetryMax bound the backoff between attempts
+	// at a range of headers the syncer asked for.
+	RangeRetryMin, RangeRetryMax time.Duration
 	// RequestTimeout bounds one request to one peer.
 	RequestTimeout time.Duration
 	// Limits bound what the exchange server serves; zero fields take
 	// DefaultLimits.
 	Limits Limits
+	// Reputation judges the peers' answers. A node shares one between its
+	// header and block services, so that a peer banned by one is banned by
+	// both; nil: the service makes its own, banning through the network's
+	// connection gater (BanThrough).
+	Reputation *peers.Reputation
 }
 
 // Defaults fills in zero tuning fields.
@@ -107,6 +116,12 @@ func (c *Config) Defaults() {
 	}
 	if c.InitRetryMax == 0 {
 		c.InitRetryMax = 5 * time.Second
+	}
+	if c.RangeRetryMin == 0 {
+		c.RangeRetryMin = 250 * time.Millisecond
+	}
+	if c.RangeRetryMax == 0 {
+		c.RangeRetryMax = 5 * time.Second
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 8 * time.Second
@@ -157,6 +172,9 @@ func (c *Config) Validate() error {
 	}
 	if c.InitRetryMin <= 0 || c.InitRetryMax < c.InitRetryMin {
 		return fmt.Errorf("p2psync: init retry %s..%s; expected 0 < min <= max", c.InitRetryMin, c.InitRetryMax)
+	}
+	if c.RangeRetryMin <= 0 || c.RangeRetryMax < c.RangeRetryMin {
+		return fmt.Errorf("p2psync: range retry %s..%s; expected 0 < min <= max", c.RangeRetryMin, c.RangeRetryMax)
 	}
 	return nil
 }

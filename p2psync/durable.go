@@ -134,3 +134,45 @@ func (b *watchedBatch) Commit(ctx context.Context) error {
 	}
 	return nil
 }
+
+// durableChain reads heights from a store's durable head.
+type durableChain[H Header[H]] struct {
+	w     *commitWatcher
+	store header.Getter[H]
+}
+
+// height is the height of the head a restarted store would resume from:
+// the last one whose write has returned, never one merely visible.
+func (d durableChain[H]) height(ctx context.Context) uint64 {
+	hash, _, err := d.w.durableHead()
+	if err != nil || hash == nil {
+		return 0
+	}
+	h, err := d.store.Get(ctx, hash)
+	if err != nil {
+		return 0
+	}
+	return h.Height()
+}
+
+// wait blocks until the durable head is at or above height: a restart
+// resumes from there, and a chain that reached it through height holds the
+// header appended there (the store appends only what extends its head).
+func (d durableChain[H]) wait(ctx context.Context, height uint64) error {
+	for {
+		hash, changed, err := d.w.durableHead()
+		if err != nil {
+			return fmt.Errorf("read durable head: %w", err)
+		}
+		if hash != nil {
+			if head, err := d.store.Get(ctx, hash); err == nil && head.Height() >= height {
+				return nil
+			}
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for header %d to be written: %w", height, ctx.Err())
+		}
+	}
+}

@@ -134,7 +134,7 @@ func TestSequencerPublishWaitsForTheCommit(t *testing.T) {
 	ds := newHeldCommits(t)
 	p := newPeer(t, peerOpts{})
 	p.ds = ds
-	svc := headerService(t, p, gen.Genesis, serviceOpts{sequencer: true})
+	svc := seqHeaderService(t, p, gen.Genesis, serviceOpts{})
 	ctx := context.Background()
 
 	first, err := gen.NextBlock()

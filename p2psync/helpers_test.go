@@ -117,9 +117,32 @@ type serviceOpts struct {
 	recoverTo      uint64
 }
 
+// startService starts a service on p: the sequencer's (see
+// startSequencerService for the one that publishes) if o says so.
 func startService[H p2psync.Header[H]](t *testing.T, p *testPeer, kind p2psync.Kind, g *types.Genesis, o serviceOpts) *p2psync.Service[H] {
 	t.Helper()
-	svc, err := p2psync.New[H](p2psync.Config{
+	if o.sequencer {
+		return startSequencerService[H](t, p, kind, g, o).Service
+	}
+	svc, err := p2psync.New[H](serviceConfig(p, kind, g, o), p.client, p.ds)
+	require.NoError(t, err)
+	require.NoError(t, svc.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, svc.Stop(context.Background())) })
+	return svc
+}
+
+// startSequencerService starts a sequencer's service on p.
+func startSequencerService[H p2psync.Header[H]](t *testing.T, p *testPeer, kind p2psync.Kind, g *types.Genesis, o serviceOpts) *p2psync.Sequencer[H] {
+	t.Helper()
+	svc, err := p2psync.NewSequencer[H](serviceConfig(p, kind, g, o), p.client, p.ds)
+	require.NoError(t, err)
+	require.NoError(t, svc.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, svc.Stop(context.Background())) })
+	return svc
+}
+
+func serviceConfig(p *testPeer, kind p2psync.Kind, g *types.Genesis, o serviceOpts) p2psync.Config {
+	return p2psync.Config{
 		Kind:           kind,
 		Genesis:        g,
 		Sequencer:      o.sequencer,
@@ -128,13 +151,16 @@ func startService[H p2psync.Header[H]](t *testing.T, p *testPeer, kind p2psync.K
 		Logger:         p.log,
 		InitRetryMin:   50 * time.Millisecond,
 		InitRetryMax:   500 * time.Millisecond,
+		RangeRetryMin:  50 * time.Millisecond,
+		RangeRetryMax:  500 * time.Millisecond,
 		RequestTimeout: o.requestTimeout,
 		RecoverTo:      o.recoverTo,
-	}, p.client, p.ds)
-	require.NoError(t, err)
-	require.NoError(t, svc.Start(context.Background()))
-	t.Cleanup(func() { require.NoError(t, svc.Stop(context.Background())) })
-	return svc
+	}
+}
+
+func seqHeaderService(t *testing.T, p *testPeer, g *types.Genesis, o serviceOpts) *p2psync.Sequencer[*types.SignedHeader] {
+	o.sequencer = true
+	return startSequencerService[*types.SignedHeader](t, p, p2psync.Headers, g, o)
 }
 
 func headerService(t *testing.T, p *testPeer, g *types.Genesis, o serviceOpts) *p2psync.Service[*types.SignedHeader] {
@@ -147,8 +173,8 @@ type sequencer struct {
 	t       *testing.T
 	gen     *chaingen.Generator
 	peer    *testPeer
-	headers *p2psync.Service[*types.SignedHeader]
-	blocks  *p2psync.Service[*types.Block] // nil unless withBlocks
+	headers *p2psync.Sequencer[*types.SignedHeader]
+	blocks  *p2psync.Sequencer[*types.Block] // nil unless withBlocks
 	history []*types.Block
 }
 
@@ -163,9 +189,9 @@ func startSequencer(t *testing.T, gen *chaingen.Generator, o peerOpts, withBlock
 	t.Helper()
 	p := newPeer(t, o)
 	s := &sequencer{t: t, gen: gen, peer: p}
-	s.headers = headerService(t, p, gen.Genesis, serviceOpts{sequencer: true})
+	s.headers = seqHeaderService(t, p, gen.Genesis, serviceOpts{})
 	if withBlocks {
-		s.blocks = startService[*types.Block](t, p, p2psync.Blocks, gen.Genesis, serviceOpts{sequencer: true})
+		s.blocks = startSequencerService[*types.Block](t, p, p2psync.Blocks, gen.Genesis, serviceOpts{sequencer: true})
 	}
 	return s
 }

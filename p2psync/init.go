@@ -6,29 +6,119 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/celestiaorg/go-header"
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
+	"github.com/ipfs/go-datastore"
 	"github.com/libp2p/go-libp2p/core/event"
+
+	"github.com/headersync/headersync/internal/backoff"
+	"github.com/headersync/headersync/p2psync/peers"
+	"github.com/headersync/headersync/types"
 )
+
+// chainInit is the one place a store gets its first header, whoever offers
+// it: the bootstrapper (from peers or gossip) or the sequencer's first
+// Publish. It serialises the two, and runs onInit (start serving, and
+// syncing if the service syncs) once the store has a head.
+type chainInit[H Header[H]] struct {
+	kind    Kind
+	genesis *types.Genesis
+	trusted header.Hash // the configured trusted hash; nil: the genesis header
+	store   header.Store[H]
+	ds      datastore.Write // where a trusted base is recorded
+	onInit  func(context.Context) error
+	log     *slog.Logger
+
+	mu   sync.Mutex
+	done atomic.Bool
+}
+
+// initialise trusts h as the first header, if the store has none yet, and
+// runs onInit. It is safe to call again: a store already initialised only
+// runs onInit (which starts what a failed earlier attempt did not).
+func (c *chainInit[H]) initialise(ctx context.Context, h H, source string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.done.Load() {
+		if err := checkFirst(c.genesis, c.trusted, h); err != nil {
+			return fmt.Errorf("first header: %w", err)
+		}
+		if len(c.trusted) != 0 {
+			if err := recordBase(ctx, c.ds, c.kind, h.Hash()); err != nil {
+				return err
+			}
+		}
+		// Store.Init writes synchronously: h is durable when it returns.
+		if err := c.store.Init(ctx, h); err != nil {
+			return fmt.Errorf("initialise store with header %d %s: %w", h.Height(), hex.EncodeToString(h.Hash()), err)
+		}
+		c.done.Store(true)
+		c.log.Info("initialised", "height", h.Height(), "hash", hex.EncodeToString(h.Hash()), "from", source)
+	}
+	return c.onInit(ctx)
+}
 
 // newPeerPause is the least time between two attempts triggered by peers
 // connecting.
 const newPeerPause = 20 * time.Millisecond
 
-// initLoop obtains the first header (plan InitFromTrustedHash or
-// InitFromGenesis): from peers, retrying with backoff, and straight away
-// when a new peer connects; or from gossip, if it comes first.
-func (s *Service[H]) initLoop(ctx context.Context) {
-	defer s.wg.Done()
-	log := s.log.With("waiting_for", s.plan.Waiting())
+// bootstrap obtains the first header of a service whose store is empty
+// (plan InitFromTrustedHash or InitFromGenesis): from peers, retrying with
+// backoff and straight away when a new peer connects, or from gossip if it
+// comes first (offer).
+type bootstrap[H Header[H]] struct {
+	plan       InitPlan
+	init       *chainInit[H]
+	peers      *peers.Client[H]
+	events     event.Bus
+	retryMin   time.Duration
+	retryMax   time.Duration
+	candidates chan H                 // first-header candidates seen in gossip
+	lastErr    atomic.Pointer[string] // why the last attempt failed
+	log        *slog.Logger
+}
+
+// waiting says what the service waits for, and why the last attempt
+// failed, while it has no first header.
+func (b *bootstrap[H]) waiting() (what, lastErr string) {
+	if msg := b.lastErr.Load(); msg != nil {
+		lastErr = *msg
+	}
+	return b.plan.Waiting(), lastErr
+}
+
+// offer hands h to the init loop if the service waits for exactly h.
+func (b *bootstrap[H]) offer(h H) bool {
+	if b.init.done.Load() || (b.plan != InitFromGenesis && b.plan != InitFromTrustedHash) {
+		return false
+	}
+	if checkFirst(b.init.genesis, b.init.trusted, h) != nil {
+		return false
+	}
+	select {
+	case b.candidates <- h:
+	default: // a candidate is already queued
+	}
+	return true
+}
+
+// run is the init loop: it returns once the store is initialised or ctx
+// ends.
+func (b *bootstrap[H]) run(ctx context.Context) {
+	log := b.log.With("waiting_for", b.plan.Waiting())
 	log.Info("store is empty; waiting for the first header")
 
 	loopCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	newPeers := s.watchNewPeers(loopCtx, log)
+	var watchers sync.WaitGroup
+	defer watchers.Wait()
+	newPeers := b.watchNewPeers(loopCtx, &watchers, log)
 
-	backoff := s.cfg.InitRetryMin
+	retry := backoff.New(b.retryMin, b.retryMax)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	var (
@@ -39,8 +129,8 @@ func (s *Service[H]) initLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case h := <-s.candidates:
-			if err := s.initialise(ctx, h, "gossip"); err != nil {
+		case h := <-b.candidates:
+			if err := b.init.initialise(ctx, h, "gossip"); err != nil {
 				log.Error("initialise from gossip", "err", err)
 				continue
 			}
@@ -49,16 +139,16 @@ func (s *Service[H]) initLoop(ctx context.Context) {
 			// Someone new may have the header: try almost at once. The
 			// short pause only merges the events of peers connecting
 			// together into one attempt.
-			backoff = s.cfg.InitRetryMin
+			retry.Reset()
 			resetTimer(timer, newPeerPause-time.Since(lastAttempt))
 			continue
 		case <-timer.C:
 		}
 
 		lastAttempt = time.Now()
-		h, err := s.fetchFirst(ctx)
+		h, err := b.fetchFirst(ctx)
 		if err == nil {
-			if err = s.initialise(ctx, h, "exchange"); err == nil {
+			if err = b.init.initialise(ctx, h, "exchange"); err == nil {
 				return
 			}
 		}
@@ -66,38 +156,52 @@ func (s *Service[H]) initLoop(ctx context.Context) {
 			return
 		}
 		msg := err.Error()
-		s.initErr.Store(&msg)
+		b.lastErr.Store(&msg)
+		delay := retry.Next()
 		// Log each kind of failure once a minute, not every attempt: the
 		// details (peer IDs, stream errors) change every time.
 		reason := "no peer could provide it"
-		if errors.Is(err, errNoServingPeers) {
-			reason = errNoServingPeers.Error()
+		if errors.Is(err, peers.ErrNoServingPeers) {
+			reason = peers.ErrNoServingPeers.Error()
 		}
 		if reason != lastReason || time.Since(lastLogged) > time.Minute {
-			log.Info("first header not available yet; retrying", "reason", reason, "err", err, "retry_in", backoff)
+			log.Info("first header not available yet; retrying", "reason", reason, "err", err, "retry_in", delay)
 			lastReason, lastLogged = reason, time.Now()
 		} else {
-			log.Debug("first header not available yet", "err", err, "retry_in", backoff)
+			log.Debug("first header not available yet", "err", err, "retry_in", delay)
 		}
-		resetTimer(timer, backoff)
-		backoff = min(2*backoff, s.cfg.InitRetryMax)
+		resetTimer(timer, delay)
 	}
+}
+
+// fetchFirst asks the serving peers for the first header: the trusted-hash
+// header when one is configured, else the header at the genesis initial
+// height. A peer answering with a header the sequencer did not sign is
+// banned.
+func (b *bootstrap[H]) fetchFirst(ctx context.Context) (H, error) {
+	req := &p2p_pb.HeaderRequest{Amount: 1}
+	if len(b.init.trusted) != 0 {
+		req.Data = &p2p_pb.HeaderRequest_Hash{Hash: b.init.trusted}
+	} else {
+		req.Data = &p2p_pb.HeaderRequest_Origin{Origin: b.init.genesis.InitialHeight}
+	}
+	return b.peers.First(ctx, req, func(h H) error { return checkFirst(b.init.genesis, b.init.trusted, h) })
 }
 
 // watchNewPeers signals, on a channel holding at most one signal, each time
 // a peer completes identification, until ctx ends. The event bus blocks
 // every emitter while a subscriber's buffer is full, so events are drained
 // here, apart from the init loop's long attempts, rather than left queued.
-func (s *Service[H]) watchNewPeers(ctx context.Context, log *slog.Logger) <-chan struct{} {
+func (b *bootstrap[H]) watchNewPeers(ctx context.Context, wg *sync.WaitGroup, log *slog.Logger) <-chan struct{} {
 	out := make(chan struct{}, 1)
-	sub, err := s.net.Host().EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	sub, err := b.events.Subscribe(new(event.EvtPeerIdentificationCompleted))
 	if err != nil {
 		log.Error("subscribe to peer events; retrying on a timer only", "err", err)
 		return out
 	}
-	s.wg.Add(1)
+	wg.Add(1)
 	go func() {
-		defer s.wg.Done()
+		defer wg.Done()
 		defer sub.Close()
 		for {
 			select {
@@ -124,81 +228,4 @@ func resetTimer(t *time.Timer, d time.Duration) {
 		}
 	}
 	t.Reset(max(d, 0))
-}
-
-// fetchFirst asks each connected peer serving the exchange, seeds first, for
-// the first header, and returns the first answer that passes checkFirst.
-// Peers that answer with a header the sequencer did not sign are banned.
-func (s *Service[H]) fetchFirst(ctx context.Context) (H, error) {
-	var zero H
-	req := &p2p_pb.HeaderRequest{Amount: 1}
-	if len(s.cfg.TrustedHash) != 0 {
-		req.Data = &p2p_pb.HeaderRequest_Hash{Hash: s.cfg.TrustedHash}
-	} else {
-		req.Data = &p2p_pb.HeaderRequest_Origin{Origin: s.cfg.Genesis.InitialHeight}
-	}
-	peers := servingPeers(s.net.Host(), s.proto, s.net.SeedIDs(), 32)
-	if len(peers) == 0 {
-		return zero, errNoServingPeers
-	}
-	s.strikes.order(peers) // a peer that stalled last time is asked last
-	var errs []error
-	for _, p := range peers {
-		reqCtx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
-		hs, err := requestFrom[H](reqCtx, s.net.Host(), p, s.proto, req, func(h H) error {
-			return checkFirst(s.cfg.Genesis, s.cfg.TrustedHash, h)
-		})
-		cancel()
-		s.judge(ctx, p, err)
-		if err == nil {
-			return hs[0], nil
-		}
-		errs = append(errs, err)
-	}
-	return zero, errors.Join(errs...)
-}
-
-// initialise trusts h as the first header and starts syncing from it. It is
-// a no-op once the service is initialised.
-func (s *Service[H]) initialise(ctx context.Context, h H, source string) error {
-	s.initMu.Lock()
-	defer s.initMu.Unlock()
-	if !s.initialised.Load() {
-		if err := checkFirst(s.cfg.Genesis, s.cfg.TrustedHash, h); err != nil {
-			return fmt.Errorf("first header: %w", err)
-		}
-		if len(s.cfg.TrustedHash) != 0 {
-			if err := recordBase(ctx, s.ds, s.cfg.Kind, h.Hash()); err != nil {
-				return err
-			}
-		}
-		if err := s.store.Init(ctx, h); err != nil {
-			return fmt.Errorf("initialise store with header %d %s: %w", h.Height(), hex.EncodeToString(h.Hash()), err)
-		}
-		s.initialised.Store(true)
-		s.initErr.Store(nil)
-		s.log.Info("initialised", "height", h.Height(), "hash", hex.EncodeToString(h.Hash()), "from", source)
-	}
-	if err := s.startServer(ctx); err != nil {
-		return err
-	}
-	if s.syncer == nil || s.syncerRunning.Load() {
-		return nil
-	}
-	return s.startSyncer(ctx)
-}
-
-// Initialised reports whether the service has a trusted head.
-func (s *Service[H]) Initialised() bool { return s.initialised.Load() }
-
-// ErrNotRunning: the service was not started, or was stopped.
-var ErrNotRunning = errors.New("sync service not running")
-
-// started guards the accessors: the store is not open before Start, and its
-// datastore may be closed after Stop.
-func (s *Service[H]) started() error {
-	if s.store == nil || s.stopped.Load() {
-		return ErrNotRunning
-	}
-	return nil
 }

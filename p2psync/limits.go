@@ -10,6 +10,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"golang.org/x/time/rate"
+
+	"github.com/headersync/headersync/p2psync/peers"
 )
 
 // go-header's ExchangeServer answers every request it is sent, each on its
@@ -103,7 +105,7 @@ func (l *requestLimiter) release(p peer.ID) {
 
 // prune forgets idle peers once there are many; called with mu held.
 func (l *requestLimiter) prune() {
-	if len(l.peers) < maxTracked {
+	if len(l.peers) < peers.MaxTracked {
 		return
 	}
 	for p, q := range l.peers {
@@ -137,54 +139,6 @@ func (l *requestLimiter) wrap(handler network.StreamHandler) network.StreamHandl
 	}
 }
 
-// inflight tracks the work peers start in a service — server handlers and
-// gossip validations, which go-header's Stop methods do not wait for — so
-// that Stop can end it before the store beneath it closes.
-type inflight struct {
-	mu      sync.Mutex
-	closed  bool
-	wg      sync.WaitGroup
-	streams map[network.Stream]struct{}
-}
-
-// enter admits one piece of work (with its stream, if any) unless closed.
-func (w *inflight) enter(s network.Stream) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return false
-	}
-	w.wg.Add(1)
-	if s != nil {
-		if w.streams == nil {
-			w.streams = make(map[network.Stream]struct{})
-		}
-		w.streams[s] = struct{}{}
-	}
-	return true
-}
-
-func (w *inflight) leave(s network.Stream) {
-	if s != nil {
-		w.mu.Lock()
-		delete(w.streams, s)
-		w.mu.Unlock()
-	}
-	w.wg.Done()
-}
-
-// close admits nothing more, resets the streams still being served so their
-// handlers return, and waits for all work to end.
-func (w *inflight) close() {
-	w.mu.Lock()
-	w.closed = true
-	for s := range w.streams {
-		_ = s.Reset()
-	}
-	w.mu.Unlock()
-	w.wg.Wait()
-}
-
 // limitedHost is the host the exchange server is given: it registers the
 // server's handler behind the limiter.
 type limitedHost struct {
@@ -198,32 +152,4 @@ func (h limitedHost) SetStreamHandler(pid protocol.ID, handler network.StreamHan
 
 func (h limitedHost) SetStreamHandlerMatch(pid protocol.ID, match func(protocol.ID) bool, handler network.StreamHandler) {
 	h.Host.SetStreamHandlerMatch(pid, match, h.lim.wrap(handler))
-}
-
-// onceAMinute says whether something about a peer may be logged now: at
-// most once a minute per peer.
-type onceAMinute struct {
-	mu   sync.Mutex
-	last map[peer.ID]time.Time
-}
-
-func (o *onceAMinute) allow(p peer.ID) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	now := time.Now()
-	if o.last == nil {
-		o.last = make(map[peer.ID]time.Time)
-	}
-	if t, ok := o.last[p]; ok && now.Sub(t) < time.Minute {
-		return false
-	}
-	if len(o.last) >= maxTracked {
-		for q, t := range o.last {
-			if now.Sub(t) >= time.Minute {
-				delete(o.last, q)
-			}
-		}
-	}
-	o.last[p] = now
-	return true
 }

@@ -18,12 +18,9 @@ type PeerState struct {
 
 // PeerState reports what the service knows of p.
 func (s *Service[H]) PeerState(p peer.ID) PeerState {
-	var st PeerState
-	if h := s.net.Host(); h != nil {
-		protos, err := h.Peerstore().SupportsProtocols(p, s.proto)
-		st.Serves = err == nil && len(protos) > 0
+	return PeerState{
+		Serves:  s.serves(p),
+		Strikes: s.cfg.Reputation.Strikes(p),
+		Banned:  s.cfg.Reputation.Banned(p),
 	}
-	st.Strikes = s.strikes.count(p)
-	_, st.Banned = s.banned.Load(p)
-	return st
 }

@@ -2,6 +2,7 @@ package p2psync
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	gosync "github.com/celestiaorg/go-header/sync"
@@ -134,38 +135,44 @@ func (s *stall) observe(now time.Time, height uint64, after time.Duration) time.
 	return quiet
 }
 
+// progressSource is what the progress reporter samples.
+type progressSource struct {
+	height      func() uint64
+	job         func() (gosync.State, bool) // the syncer's job, if a syncer runs
+	peers       func() int
+	initialised func() bool
+}
+
 // reportProgress logs catch-ups (see catchup), a status line every
 // statusEvery and a warning when no header arrived for stallBlocks block
-// times.
-func (s *Service[H]) reportProgress(ctx context.Context) {
-	defer s.wg.Done()
+// times, until ctx ends.
+func reportProgress(ctx context.Context, src progressSource, blockTime time.Duration, log *slog.Logger) {
 	t := time.NewTicker(progressSample)
 	defer t.Stop()
 	var (
 		c          catchup
 		st         stall
 		lastStatus = time.Now()
-		stallAfter = stallBlocks * s.cfg.BlockTime
+		stallAfter = stallBlocks * blockTime
 	)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			height := s.store.Height()
-			if s.syncerRunning.Load() { // before s.syncer: set once the syncer runs
-				for _, l := range c.observe(now, height, s.syncer.State()) {
-					s.log.Info(l.msg, l.args...)
+			height := src.height()
+			if job, ok := src.job(); ok {
+				for _, l := range c.observe(now, height, job) {
+					log.Info(l.msg, l.args...)
 				}
 			}
 			if quiet := st.observe(now, height, stallAfter); quiet > 0 {
-				s.log.Warn("no new header", "height", height, "for", quiet.Round(time.Second).String(),
-					"block_time", s.cfg.BlockTime.String(), "peers", len(s.net.Host().Network().Peers()))
+				log.Warn("no new header", "height", height, "for", quiet.Round(time.Second).String(),
+					"block_time", blockTime.String(), "peers", src.peers())
 			}
 			if now.Sub(lastStatus) >= statusEvery {
 				lastStatus = now
-				s.log.Info("status", "height", height, "peers", len(s.net.Host().Network().Peers()),
-					"initialised", s.initialised.Load())
+				log.Info("status", "height", height, "peers", src.peers(), "initialised", src.initialised())
 			}
 		}
 	}

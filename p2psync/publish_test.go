@@ -29,8 +29,8 @@ func TestSequencerRecoversItsChainFromPeers(t *testing.T) {
 	ctx := context.Background()
 	wiped := newPeer(t, peerOpts{seeds: []string{fullPeer.addr()}})
 	opts := serviceOpts{sequencer: true, recoverTo: 19}
-	headers := headerService(t, wiped, gen.Genesis, opts)
-	blocks := startService[*types.Block](t, wiped, p2psync.Blocks, gen.Genesis, opts)
+	headers := seqHeaderService(t, wiped, gen.Genesis, opts)
+	blocks := startSequencerService[*types.Block](t, wiped, p2psync.Blocks, gen.Genesis, opts)
 	st := headers.State(ctx)
 	require.True(t, st.Recovering)
 	require.Equal(t, uint64(19), st.RecoverTo)
@@ -39,8 +39,8 @@ func TestSequencerRecoversItsChainFromPeers(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorIs(t, blocks.Publish(ctx, next), p2psync.ErrRecovering, "no publishing before the chain is back")
 
-	waitHead(t, headers, seq.head().Hash())
-	waitHead(t, blocks, seq.head().Hash())
+	waitHead(t, headers.Service, seq.head().Hash())
+	waitHead(t, blocks.Service, seq.head().Hash())
 	require.NoError(t, headers.FinishRecovery(ctx))
 	require.NoError(t, blocks.FinishRecovery(ctx))
 	require.False(t, headers.State(ctx).Recovering)

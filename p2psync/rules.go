@@ -29,8 +29,6 @@ var (
 	ErrNotFirstHeader = errors.New("not the expected first header")
 	// ErrNotInitialised: the service has no trusted header yet.
 	ErrNotInitialised = errors.New("sync service not initialised")
-	// ErrNotSequencer: Publish on a service that is not the sequencer's.
-	ErrNotSequencer = errors.New("only the sequencer publishes")
 	// ErrEquivocation: a header signed by the genesis key that is not the
 	// stored header at its height.
 	ErrEquivocation = errors.New("the sequencer signed another header at this height")

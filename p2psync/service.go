@@ -21,69 +21,71 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/net/conngater"
 
 	"github.com/headersync/headersync/p2p"
+	"github.com/headersync/headersync/p2psync/peers"
 )
 
 // Network is what a Service needs of the node's libp2p client.
 type Network interface {
 	Host() host.Host
 	PubSub() *pubsub.PubSub
-	// ConnectionGater is where the exchange bans misbehaving peers.
+	// ConnectionGater is where go-header's exchange client bans peers.
 	ConnectionGater() *conngater.BasicConnectionGater
-	// SeedIDs are the configured seeds: the exchange's trusted peers.
+	// SeedIDs are the configured seeds: asked first.
 	SeedIDs() []peer.ID
 }
 
-// Service is one sync service: store, gossip subscriber, exchange server,
-// exchange client and syncer for headers of type H.
+// Service is one sync service for headers of type H: the store, the gossip
+// gate, the exchange server, and for every node but a sequencer that is not
+// recovering, the fetcher and the syncer.
 type Service[H Header[H]] struct {
-	cfg     Config
-	net     Network
-	ds      datastore.Batching
-	watcher *commitWatcher // under the store: knows which head is on disk
-	log     *slog.Logger
-	proto   protocol.ID
+	cfg Config
+	net Network
+	ds  datastore.Batching
+	log *slog.Logger
 
-	store        *hstore.Store[H]
-	sub          *hp2p.Subscriber[H]
-	subscription header.Subscription[H]
-	server       *hp2p.ExchangeServer[H]
-	limiter      *requestLimiter // in front of the server (limits.go)
-	work         inflight        // server handlers and gossip validations running
-	serving      atomic.Bool     // the server is started
-	exchange     *hp2p.Exchange[H]
-	getter       *netGetter[H] // the syncer's view of the network
-	syncer       *gosync.Syncer[H]
+	store   *hstore.Store[H]
+	durable durableChain[H]
+	init    *chainInit[H]
+	gate    *gossipGate[H]
+	server  *exchangeServer[H]
+	boot    *bootstrap[H] // nil unless the store began empty and the service syncs
+	follow  *follower[H]  // nil unless the service syncs
+	pub     *publisher[H] // the sequencer's only
+	run     lifecycle
+}
 
-	// syncerVerify is the syncer's gossip verifier, set when it starts.
-	syncerVerify atomic.Pointer[func(context.Context, H) error]
-	// publishing holds hashes this node is broadcasting, so its own gossip
-	// validator accepts them without asking the syncer.
-	publishing sync.Map
-	gossip     gossipCounts
-	strikes    strikes     // peers' recent failures to answer
-	refusedLog onceAMinute // when each peer's refused requests were last logged
-	banned     sync.Map    // peer.ID -> struct{}: peers this service banned
-
-	plan          InitPlan
-	initMu        sync.Mutex // serialises initialisation and Publish
-	initialised   atomic.Bool
-	syncerRunning atomic.Bool
-	syncerStarted chan struct{} // closed once the syncer runs (refreshHead)
-	startedOnce   sync.Once
-	initErr       atomic.Pointer[string] // last failed attempt to get the first header
-	recovering    atomic.Bool            // a sequencer syncing its chain back (Config.RecoverTo)
-	candidates    chan H                 // first-header candidates seen in gossip
-
+// lifecycle is what Start begins and Stop ends.
+type lifecycle struct {
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup                // the service's goroutines
 	stops   []func(context.Context) error // components to stop, in start order
+	work    inflight                      // server handlers and gossip validations
 	begun   atomic.Bool
 	stopped atomic.Bool
 }
 
-// New checks cfg and builds a service over the node's network and
-// datastore. It starts nothing.
+// goroutine runs f on a goroutine the service owns: Stop ends ctx and
+// waits for it.
+func (l *lifecycle) goroutine(ctx context.Context, f func(context.Context)) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		f(ctx)
+	}()
+}
+
+func (l *lifecycle) onStop(stops ...func(context.Context) error) { l.stops = append(l.stops, stops...) }
+
+// New checks cfg and builds the service of a node that is not the
+// sequencer (for the sequencer's, see NewSequencer). It starts nothing.
 func New[H Header[H]](cfg Config, net Network, ds datastore.Batching) (*Service[H], error) {
+	if cfg.Sequencer {
+		return nil, errors.New("p2psync: the sequencer's service is made by NewSequencer")
+	}
+	return newService[H](cfg, net, ds)
+}
+
+func newService[H Header[H]](cfg Config, net Network, ds datastore.Batching) (*Service[H], error) {
 	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -91,45 +93,62 @@ func New[H Header[H]](cfg Config, net Network, ds datastore.Batching) (*Service[
 	if net == nil || ds == nil {
 		return nil, errors.New("p2psync: nil network or datastore")
 	}
-	return &Service[H]{
-		cfg:        cfg,
-		net:        net,
-		ds:         ds,
-		log:        cfg.Logger.With("service", string(cfg.Kind)),
-		proto:      protocol.ID(cfg.Kind.ProtocolID(cfg.Genesis.ChainID)),
-		candidates: make(chan H, 1),
-
-		syncerStarted: make(chan struct{}),
-	}, nil
+	log := cfg.Logger.With("service", string(cfg.Kind))
+	if cfg.Reputation == nil {
+		cfg.Reputation = peers.NewReputation(BanThrough(net, log), log)
+	}
+	return &Service[H]{cfg: cfg, net: net, ds: ds, log: log}, nil
 }
 
-// Start opens the store and starts every component. It returns as soon as
-// they run: a service without a stored head initialises in the background.
-// After a failed Start, call Stop to release what was started.
+// BanThrough returns a ban for a Reputation: the peer goes on the
+// connection gater's runtime block list (go-header's own mechanism) and its
+// connections close.
+func BanThrough(net Network, log *slog.Logger) func(peer.ID, error) {
+	return func(p peer.ID, _ error) {
+		if err := net.ConnectionGater().BlockPeer(p); err != nil {
+			log.Error("ban peer", "peer", p, "err", err)
+		}
+		if err := net.Host().Network().ClosePeer(p); err != nil {
+			log.Debug("close banned peer", "peer", p, "err", err)
+		}
+	}
+}
+
+// Start opens the store and starts every component, in order; ctx bounds
+// only the starting. It returns as soon as they run: a service without a
+// stored head initialises in the background. A failed Start stops what it
+// started before it returns; a second Start fails.
 func (s *Service[H]) Start(ctx context.Context) error {
-	if !s.begun.CompareAndSwap(false, true) {
+	if !s.run.begun.CompareAndSwap(false, true) {
 		return errors.New("sync service already started")
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	s.cancel = cancel
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.run.cancel = cancel
 	if err := s.start(ctx, runCtx); err != nil {
-		return fmt.Errorf("start %s sync service: %w", s.cfg.Kind, err)
+		s.run.stopped.Store(true)
+		stopCtx, cancelStop := context.WithTimeout(context.Background(), failedStartStop)
+		defer cancelStop()
+		return errors.Join(fmt.Errorf("start %s sync service: %w", s.cfg.Kind, err), s.shutdown(stopCtx))
 	}
 	return nil
 }
 
+// failedStartStop bounds the clean-up after a failed Start.
+const failedStartStop = 10 * time.Second
+
 func (s *Service[H]) start(ctx, runCtx context.Context) error {
-	chainID := s.cfg.Genesis.ChainID
-	networkID := s.cfg.Kind.NetworkID(chainID)
-	prefix := s.cfg.Kind.StorePrefix()
+	cfg := s.cfg
+	chainID := cfg.Genesis.ChainID
+	networkID := cfg.Kind.NetworkID(chainID)
+	prefix := cfg.Kind.StorePrefix()
+	h := s.net.Host()
 
 	watcher, err := newCommitWatcher(ctx, s.ds, prefix)
 	if err != nil {
 		return err
 	}
-	s.watcher = watcher
-	batch := s.cfg.WriteBatchSize
-	if s.cfg.Sequencer {
+	batch := cfg.WriteBatchSize
+	if cfg.Sequencer {
 		batch = 1 // each published header is written, and waited for, alone
 	}
 	st, err := hstore.NewStore[H](watcher, hstore.WithStorePrefix(prefix), hstore.WithWriteBatchSize(batch), hstore.WithMetrics())
@@ -139,8 +158,8 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 	if err := st.Start(ctx); err != nil {
 		return fmt.Errorf("start store: %w", err)
 	}
-	s.store = st
-	s.stops = append(s.stops, st.Stop)
+	s.store, s.durable = st, durableChain[H]{w: watcher, store: st}
+	s.run.onStop(st.Stop)
 
 	// Head loads the stored head; the store knows its height only after it.
 	_, err = st.Head(ctx)
@@ -148,81 +167,77 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 	if err != nil && !errors.Is(err, header.ErrNoHead) {
 		return fmt.Errorf("read stored head: %w", err)
 	}
+	if hasHead {
+		s.log.Info("resumed from height", "height", st.Height())
+	}
 
+	recovering := cfg.Sequencer && st.Height() < cfg.RecoverTo
+	syncs := !cfg.Sequencer || recovering
+	s.init = &chainInit[H]{kind: cfg.Kind, genesis: cfg.Genesis, trusted: cfg.TrustedHash, store: st, ds: s.ds, log: s.log,
+		onInit: s.onInit}
+	s.init.done.Store(hasHead)
+
+	s.gate = newGossipGate[H](cfg.Genesis, st, s.init.done.Load, &s.run.work, s.log)
+	client := peers.NewClient[H](h, protocol.ID(cfg.Kind.ProtocolID(chainID)), s.net.SeedIDs(), cfg.Reputation, cfg.RequestTimeout)
+	plan := PlanInit(hasHead, cfg.Sequencer && !recovering, cfg.TrustedHash)
+	if syncs && !hasHead {
+		s.boot = &bootstrap[H]{plan: plan, init: s.init, peers: client, events: h.EventBus(),
+			retryMin: cfg.InitRetryMin, retryMax: cfg.InitRetryMax, candidates: make(chan H, 1), log: s.log}
+		s.gate.offer = s.boot.offer
+	}
 	sub, err := hp2p.NewSubscriber[H](s.net.PubSub(), p2p.MsgID,
 		hp2p.WithSubscriberNetworkID(networkID), hp2p.WithSubscriberMetrics())
 	if err != nil {
 		return fmt.Errorf("create subscriber: %w", err)
 	}
-	if err := sub.SetVerifier(s.verifyGossip); err != nil {
-		return fmt.Errorf("set gossip verifier: %w", err)
-	}
-	if err := sub.Start(ctx); err != nil {
-		return fmt.Errorf("join topic %s: %w", s.cfg.Kind.TopicID(chainID), err)
-	}
-	s.sub = sub
-	s.stops = append(s.stops, sub.Stop)
-
-	// Joining the topic is not enough to be in its mesh: the node must
-	// subscribe, or it would neither receive nor relay gossip.
-	subscription, err := sub.Subscribe()
+	stops, err := s.gate.join(ctx, sub, cfg.Kind.TopicID(chainID))
+	s.run.onStop(stops...)
 	if err != nil {
-		return fmt.Errorf("subscribe to %s: %w", s.cfg.Kind.TopicID(chainID), err)
+		return err
 	}
-	s.subscription = subscription
-	s.stops = append(s.stops, func(context.Context) error { subscription.Cancel(); return nil })
-	s.wg.Add(1)
-	go s.drainGossip(runCtx)
+	s.run.goroutine(runCtx, s.gate.drain)
 
-	s.limiter = newRequestLimiter(s.cfg.Limits, &s.work, s.logRefused)
-	server, err := hp2p.NewExchangeServer[H](limitedHost{Host: s.net.Host(), lim: s.limiter}, st,
-		hp2p.WithNetworkID[hp2p.ServerParameters](networkID), hp2p.WithMetrics[hp2p.ServerParameters](),
-		// A peer gets 5 s, not go-header's minute, to send its request: a
-		// stream that sends nothing holds one of the limited slots.
-		hp2p.WithReadDeadline[hp2p.ServerParameters](requestReadDeadline))
-	if err != nil {
-		return fmt.Errorf("create exchange server: %w", err)
+	if s.server, err = newExchangeServer[H](h, st, networkID, cfg.Limits, &s.run.work, s.log); err != nil {
+		return err
 	}
-	s.server = server
-	s.stops = append(s.stops, func(ctx context.Context) error {
-		if !s.serving.Load() {
-			return nil
-		}
-		return server.Stop(ctx)
-	})
+	s.run.onStop(s.server.stop)
 	if hasHead {
-		if err := s.startServer(ctx); err != nil {
+		if err := s.server.start(ctx); err != nil {
 			return err
 		}
 	}
-
-	if hasHead {
-		s.log.Info("resumed from height", "height", st.Height())
-	}
 	// Every service, the sequencer's too, logs a status line and warns
 	// when its height stops moving.
-	s.wg.Add(1)
-	go s.reportProgress(runCtx)
+	s.run.goroutine(runCtx, func(ctx context.Context) {
+		reportProgress(ctx, progressSource{
+			height:      st.Height,
+			job:         s.syncJob,
+			peers:       func() int { return len(h.Network().Peers()) },
+			initialised: s.init.done.Load,
+		}, cfg.BlockTime, s.log)
+	})
 
-	recovering := s.cfg.Sequencer && st.Height() < s.cfg.RecoverTo
-	s.recovering.Store(recovering)
-	s.plan = PlanInit(hasHead, s.cfg.Sequencer && !recovering, s.cfg.TrustedHash)
-	if recovering {
-		s.log.Warn("the store is behind what this sequencer signed: syncing it from peers before publishing",
-			"stored_height", st.Height(), "need_height", s.cfg.RecoverTo)
+	if cfg.Sequencer {
+		s.pub = &publisher[H]{kind: cfg.Kind, init: s.init, store: st, durable: s.durable.wait, broadcast: s.gate.broadcast,
+			recoverTo: cfg.RecoverTo, log: s.log}
+		s.pub.recovering.Store(recovering)
+		if recovering {
+			s.log.Warn("the store is behind what this sequencer signed: syncing it from peers before publishing",
+				"stored_height", st.Height(), "need_height", cfg.RecoverTo)
+		}
 	}
-	if s.cfg.Sequencer && !recovering {
+	if !syncs {
 		// The sequencer is the chain's only source: it serves and gossips,
 		// and has nothing to sync from anyone.
-		s.initialised.Store(hasHead)
+		s.run.onStop(s.run.work.stop)
 		return nil
 	}
 
-	ex, err := hp2p.NewExchange[H](s.net.Host(), s.net.SeedIDs(), s.net.ConnectionGater(),
+	ex, err := hp2p.NewExchange[H](h, s.net.SeedIDs(), s.net.ConnectionGater(),
 		hp2p.WithNetworkID[hp2p.ClientParameters](networkID),
 		hp2p.WithChainID(chainID),
-		hp2p.WithMaxHeadersPerRangeRequest(s.cfg.RequestSize),
-		hp2p.WithRangeRequestTimeout[hp2p.ClientParameters](s.cfg.RequestTimeout),
+		hp2p.WithMaxHeadersPerRangeRequest(cfg.RequestSize),
+		hp2p.WithRangeRequestTimeout[hp2p.ClientParameters](cfg.RequestTimeout),
 		hp2p.WithMetrics[hp2p.ClientParameters]())
 	if err != nil {
 		return fmt.Errorf("create exchange client: %w", err)
@@ -230,171 +245,84 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 	if err := ex.Start(ctx); err != nil {
 		return fmt.Errorf("start exchange client: %w", err)
 	}
-	s.exchange = ex
-	s.stops = append(s.stops, ex.Stop)
+	s.run.onStop(ex.Stop, s.run.work.stop)
 
-	s.getter = &netGetter[H]{Getter: ex, s: s, ahead: make(map[uint64]*ahead[H]), slots: make(chan struct{}, maxInFlight)}
-	syncer, err := gosync.NewSyncer[H](s.getter, st, syncerSubscriber[H]{s},
-		gosync.WithBlockTime(s.cfg.BlockTime), gosync.WithMetrics(),
-		// go-header re-trusts any head a peer offers once the stored one
-		// is older than its trusting period (two weeks by default), a rule
-		// for validator sets that unbond. Here trust comes from the genesis
-		// key, which does not expire: a node offline for a month resumes
-		// from its own head like any other.
-		gosync.WithTrustingPeriod(trustForever))
-	if err != nil {
-		return fmt.Errorf("create syncer: %w", err)
+	var target func() uint64 // the syncer's, once it exists
+	fetch := newFetcher[H](ex, client, cfg.Genesis, func() uint64 { return target() }, fetchConfig{
+		RequestSize: cfg.RequestSize, RequestTimeout: cfg.RequestTimeout, RetryMin: cfg.RangeRetryMin, RetryMax: cfg.RangeRetryMax,
+	}, s.log)
+	s.run.onStop(func(context.Context) error { fetch.close(); return nil })
+	if s.follow, err = newFollower[H](fetch, st, s.gate, cfg.BlockTime, s.log); err != nil {
+		return err
 	}
-	s.syncer = syncer
+	target = s.follow.target
+	s.run.onStop(s.follow.stop)
+	if s.pub != nil {
+		s.pub.stopSyncer = s.follow.stop
+	}
 
 	if hasHead {
-		s.initialised.Store(true)
-		if err := s.startSyncer(ctx); err != nil {
+		if err := s.follow.start(ctx); err != nil {
 			return err
 		}
 	} else {
-		s.wg.Add(1)
-		go s.initLoop(runCtx)
+		s.run.goroutine(runCtx, s.boot.run)
 	}
-	s.wg.Add(1)
-	go s.refreshHead(runCtx)
+	s.run.goroutine(runCtx, s.follow.refresh)
 	return nil
 }
 
-// startServer starts answering peers, once the store has a head. Before
-// that there is nothing to serve, and go-header's store must not be asked
-// for its head while Init is writing it: Head reads a head Init has flushed
-// but not yet published and moves the store's height, and Init then aborts
-// the process ("headers given to the heightSub are in the wrong order").
-func (s *Service[H]) startServer(ctx context.Context) error {
-	if s.serving.Load() {
+// onInit starts what waits for the store's first header: the server, and
+// the syncer if the service syncs.
+func (s *Service[H]) onInit(ctx context.Context) error {
+	if err := s.server.start(ctx); err != nil {
+		return err
+	}
+	if s.follow == nil || (s.pub != nil && !s.pub.recovering.Load()) {
 		return nil
 	}
-	if err := s.server.Start(ctx); err != nil {
-		return fmt.Errorf("start exchange server: %w", err)
-	}
-	s.serving.Store(true)
-	return nil
+	return s.follow.start(ctx)
 }
 
-// trustForever is the syncer's trusting period: about a century.
-const trustForever = 100 * 365 * 24 * time.Hour
-
-// requestReadDeadline bounds how long the server waits for a request.
-const requestReadDeadline = 5 * time.Second
-
-// logRefused logs a peer's refused requests at most once a minute per peer.
-func (s *Service[H]) logRefused(p peer.ID, why string) {
-	if !s.refusedLog.allow(p) {
-		return
+// syncJob is the syncer's current job, if a syncer runs.
+func (s *Service[H]) syncJob() (gosync.State, bool) {
+	if s.follow == nil {
+		return gosync.State{}, false
 	}
-	s.log.Warn("refusing exchange requests from peer", "peer", p, "reason", why, "refused_total", s.limiter.refused.Load())
-}
-
-// startSyncer starts the syncer once the store has a head.
-func (s *Service[H]) startSyncer(ctx context.Context) error {
-	if err := s.syncer.Start(ctx); err != nil {
-		s.syncerVerify.Store(nil)
-		return fmt.Errorf("start syncer: %w", err)
-	}
-	s.syncerRunning.Store(true)
-	s.startedOnce.Do(func() { close(s.syncerStarted) })
-	return nil
+	return s.follow.state()
 }
 
 // Stop stops every goroutine and component the service started, in reverse
-// order, and flushes the store. It is safe after a failed Start; later calls
-// do nothing.
+// order, and flushes the store. If ctx ends first, Stop returns its error
+// and the rest of the stopping finishes in the background. Stop before
+// Start, and every Stop after the first, does nothing.
 func (s *Service[H]) Stop(ctx context.Context) error {
-	if !s.stopped.CompareAndSwap(false, true) {
+	if !s.run.begun.Load() || !s.run.stopped.CompareAndSwap(false, true) {
 		return nil
 	}
-	if s.cancel != nil {
-		s.cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.shutdown(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("stop %s sync service: %w", s.cfg.Kind, ctx.Err())
 	}
-	s.wg.Wait()
+}
+
+// shutdown ends the goroutines, then stops the components in reverse
+// start order.
+func (s *Service[H]) shutdown(ctx context.Context) error {
+	if s.run.cancel != nil {
+		s.run.cancel()
+	}
+	s.run.wg.Wait()
 	var errs []error
-	if s.syncerRunning.Load() {
-		errs = append(errs, s.syncer.Stop(ctx))
-	}
-	if s.getter != nil {
-		s.getter.close()
-	}
-	// go-header's server and validators may still be running for peers;
-	// end that work before the components beneath it stop.
-	s.work.close()
-	for i := len(s.stops) - 1; i >= 0; i-- {
-		errs = append(errs, s.stops[i](ctx))
+	for i := len(s.run.stops) - 1; i >= 0; i-- {
+		errs = append(errs, s.run.stops[i](ctx))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("stop %s sync service: %w", s.cfg.Kind, err)
 	}
 	return nil
-}
-
-// refreshHead asks for the network head whenever the subjective head has
-// gone stale. Gossip usually moves the head; this catches a node up when
-// gossip is silent, e.g. a node started after the sequencer went quiet.
-// Once the syncer runs, it first asks the peers at once (askPeersNow).
-func (s *Service[H]) refreshHead(ctx context.Context) {
-	defer s.wg.Done()
-	select {
-	case <-ctx.Done():
-		return
-	case <-s.syncerStarted:
-	}
-	s.askPeersNow(ctx)
-	t := time.NewTicker(max(s.cfg.BlockTime, time.Second))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := s.syncer.Head(ctx); err != nil && ctx.Err() == nil {
-			s.log.Debug("refresh network head", "err", err)
-		}
-	}
-}
-
-// askPeersNow asks the peers for their head as soon as the syncer runs and
-// hands a higher one to the syncer. go-header's syncer takes a stored head
-// younger than two block times for the network's and asks nobody until it
-// has aged: on a young chain (a node joining it, or restarting on it, or
-// the catch-up benchmark) the first second went by waiting, though the
-// peers were ahead all along. The head goes through the syncer's own
-// gossip verifier, so it is verified and becomes the sync target exactly
-// as a gossiped one would.
-func (s *Service[H]) askPeersNow(ctx context.Context) {
-	stored, err := s.store.Head(ctx)
-	if err != nil {
-		return // no head: the syncer does not run without one
-	}
-	head, err := s.getter.Head(ctx, header.WithTrustedHead[H](stored))
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Debug("ask peers for their head", "err", err)
-		}
-		return
-	}
-	if head.Height() <= stored.Height() {
-		return
-	}
-	if v := s.syncerVerify.Load(); v != nil {
-		if err := (*v)(ctx, head); err != nil && ctx.Err() == nil {
-			s.log.Debug("peers' head not taken", "height", head.Height(), "err", err)
-		}
-	}
-}
-
-// drainGossip consumes the subscription: gossip reaches the store through
-// the validator, but an unread subscription would make pubsub drop messages.
-func (s *Service[H]) drainGossip(ctx context.Context) {
-	defer s.wg.Done()
-	for {
-		if _, err := s.subscription.NextHeader(ctx); err != nil {
-			return
-		}
-	}
 }

@@ -2,7 +2,11 @@ package p2psync
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/celestiaorg/go-header"
 	gosync "github.com/celestiaorg/go-header/sync"
@@ -55,64 +59,81 @@ type GossipCounts struct {
 
 // State reports the service's current state.
 func (s *Service[H]) State(ctx context.Context) State {
-	st := State{Kind: s.cfg.Kind, Initialised: s.initialised.Load(), Recovering: s.recovering.Load()}
-	if st.Recovering {
-		st.RecoverTo = s.cfg.RecoverTo
-	}
+	st := State{Kind: s.cfg.Kind}
 	if s.started() != nil {
 		return st
 	}
+	st.Initialised = s.init.done.Load()
+	if s.pub != nil && s.pub.recovering.Load() {
+		st.Recovering, st.RecoverTo = true, s.cfg.RecoverTo
+	}
 	if !st.Initialised {
-		st.WaitingFor = s.plan.Waiting()
-		if msg := s.initErr.Load(); msg != nil {
-			st.InitError = *msg
+		if s.boot != nil {
+			st.WaitingFor, st.InitError = s.boot.waiting()
+		} else {
+			st.WaitingFor = InitFromPublish.Waiting()
 		}
 	} else if head, err := s.store.Head(ctx); err == nil {
 		st.Height, st.HeadHash = head.Height(), types.HexBytes(head.Hash())
-		st.DurableHeight = s.durableHeight(ctx)
+		st.DurableHeight = s.durable.height(ctx)
 	}
-	if s.syncerRunning.Load() {
-		ss := s.syncer.State()
-		st.Syncer = &ss
+	if job, ok := s.syncJob(); ok {
+		st.Syncer = &job
 	}
-	st.ExchangePeers = len(servingPeers(s.net.Host(), s.proto, nil, 1<<16))
+	st.ExchangePeers = s.servingPeers()
 	st.RequestsRefused = s.RequestsRefused()
-	st.Gossip = GossipCounts{
-		Accepted: s.gossip.accepted.Load(),
-		Ignored:  s.gossip.ignored.Load(),
-		Rejected: s.gossip.rejected.Load(),
-
-		Conflicting: s.gossip.conflicting.Load(),
-	}
+	st.Gossip = s.gate.counts()
 	return st
 }
 
-// durableHeight is the height of the head a restarted store would resume
-// from: the last one whose write has returned, never one merely visible.
-func (s *Service[H]) durableHeight(ctx context.Context) uint64 {
-	hash, _, err := s.watcher.durableHead()
-	if err != nil || hash == nil {
-		return 0
+// servingPeers counts the connected peers serving this exchange protocol.
+func (s *Service[H]) servingPeers() int {
+	n := 0
+	for _, p := range s.net.Host().Network().Peers() {
+		if s.serves(p) {
+			n++
+		}
 	}
-	h, err := s.store.Get(ctx, hash)
-	if err != nil {
-		return 0
-	}
-	return h.Height()
+	return n
+}
+
+// serves reports whether p announced this service's exchange protocol.
+func (s *Service[H]) serves(p peer.ID) bool {
+	protos, err := s.net.Host().Peerstore().SupportsProtocols(p, protocol.ID(s.cfg.Kind.ProtocolID(s.cfg.Genesis.ChainID)))
+	return err == nil && len(protos) > 0
 }
 
 // GossipCounts returns how many gossiped headers the service accepted,
 // ignored and rejected.
 func (s *Service[H]) GossipCounts() (accepted, ignored, rejected uint64) {
-	return s.gossip.accepted.Load(), s.gossip.ignored.Load(), s.gossip.rejected.Load()
+	if s.gate == nil {
+		return 0, 0, 0
+	}
+	c := s.gate.counts()
+	return c.Accepted, c.Ignored, c.Rejected
 }
 
 // RequestsRefused counts exchange requests the server's limits refused.
 func (s *Service[H]) RequestsRefused() uint64 {
-	if s.limiter == nil {
+	if s.server == nil {
 		return 0
 	}
-	return s.limiter.refused.Load()
+	return s.server.refused()
+}
+
+// Initialised reports whether the service has a trusted head.
+func (s *Service[H]) Initialised() bool { return s.init != nil && s.init.done.Load() }
+
+// ErrNotRunning: the service was not started, or was stopped.
+var ErrNotRunning = errors.New("sync service not running")
+
+// started guards the accessors: the store is not open before Start, and its
+// datastore may be closed after Stop.
+func (s *Service[H]) started() error {
+	if s.store == nil || s.run.stopped.Load() {
+		return ErrNotRunning
+	}
+	return nil
 }
 
 // Height returns the height of the stored head, 0 before initialisation.
@@ -130,8 +151,8 @@ func (s *Service[H]) Head(ctx context.Context) (H, error) {
 		return zero, err
 	}
 	// Never ask go-header's store for its head before it is initialised:
-	// see startServer.
-	if !s.initialised.Load() {
+	// see exchangeServer.
+	if !s.init.done.Load() {
 		return zero, header.ErrNoHead
 	}
 	return s.store.Head(ctx)

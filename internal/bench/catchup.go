@@ -185,8 +185,10 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 			return res, err
 		}
 		closers = append(closers, client.Close)
-		svc, err := p2psync.New[*types.SignedHeader](p2psync.Config{
-			Kind: p2psync.Headers, Genesis: gen.Genesis, Sequencer: true, BlockTime: time.Second, Logger: o.Logger,
+		// The serving nodes hold the whole chain and sync from nobody: a
+		// sequencer's service.
+		svc, err := p2psync.NewSequencer[*types.SignedHeader](p2psync.Config{
+			Kind: p2psync.Headers, Genesis: gen.Genesis, BlockTime: time.Second, Logger: o.Logger,
 		}, client, ds)
 		if err != nil {
 			return res, err

@@ -75,6 +75,7 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 	}()
 	var (
 		services []*p2psync.Service[*types.SignedHeader]
+		seq      *p2psync.Sequencer[*types.SignedHeader]
 		prevAddr []string
 	)
 	for i := 0; i < o.Nodes; i++ {
@@ -83,9 +84,16 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 			return res, err
 		}
 		stops = append(stops, client.Close)
-		svc, err := p2psync.New[*types.SignedHeader](p2psync.Config{
-			Kind: p2psync.Headers, Genesis: gen.Genesis, Sequencer: i == 0, BlockTime: o.BlockTime, Logger: o.Logger,
-		}, client, store.Memory())
+		cfg := p2psync.Config{Kind: p2psync.Headers, Genesis: gen.Genesis, BlockTime: o.BlockTime, Logger: o.Logger}
+		var svc *p2psync.Service[*types.SignedHeader]
+		if i == 0 {
+			seq, err = p2psync.NewSequencer[*types.SignedHeader](cfg, client, store.Memory())
+			if seq != nil {
+				svc = seq.Service
+			}
+		} else {
+			svc, err = p2psync.New[*types.SignedHeader](cfg, client, store.Memory())
+		}
 		if err != nil {
 			return res, err
 		}
@@ -96,7 +104,7 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 		services = append(services, svc)
 		prevAddr = []string{client.Addrs()[0].String()}
 	}
-	seq, nodes := services[0], services[1:]
+	nodes := services[1:]
 
 	// publish signs a header stamped now, as a sequencer does, and times
 	// the publish from after the signing.

@@ -2,11 +2,17 @@ package p2psync
 
 import (
 	"bytes"
+	"log/slog"
+	"sync"
+
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
+	"github.com/headersync/headersync/internal/backoff"
+	"github.com/headersync/headersync/internal/every"
+	"github.com/headersync/headersync/p2psync/peers"
+	"github.com/headersync/headersync/types"
 	"time"
 
 	"github.com/celestiaorg/go-header"
@@ -22,7 +28,7 @@ import (
 // on one core; and it cannot tell which peer sent a header of the wrong
 // height, so such a peer is never banned and keeps spoiling ranges.
 //
-// The syncer's getter therefore fetches each range as chunks of RequestSize,
+// The syncer's getter (fetcher) therefore fetches each range as chunks of RequestSize,
 // concurrently, each from one peer it can hold to account (fetchChunk), and
 // keeps rangesAhead ranges in flight beyond the one the syncer asked for. A
 // chunk is checked against the header just before it, its anchor. For every
@@ -45,13 +51,85 @@ import (
 // the chunk below, and only when it is not is its sender's answer checked
 // in full, to tell a forgery (a ban) from an equivocating sequencer.
 
+// fetchConfig is the fetcher's share of Config.
+type fetchConfig struct {
+	RequestSize        uint64        // headers per request
+	RequestTimeout     time.Duration // one request to one peer
+	RetryMin, RetryMax time.Duration // between two attempts at a range the syncer asked for
+}
+
+// fetcher is the syncer's view of the network (a header.Getter): ranges as
+// concurrent linked-verified chunks, the network head by a vote of the
+// peers, lookups through go-header's Exchange. It knows the syncer only as
+// target, the height the syncer is syncing to.
+type fetcher[H Header[H]] struct {
+	header.Getter[H] // go-header's Exchange: lookups, and ranges while no peer is known to serve
+	peers            *peers.Client[H]
+	genesis          *types.Genesis
+	target           func() uint64
+	cfg              fetchConfig
+	log              *slog.Logger
+	failLog          every.Interval // range failures, once a minute
+
+	life  context.Context // ends when close is called
+	end   context.CancelFunc
+	calls sync.WaitGroup // calls from the syncer in progress
+
+	mu     sync.Mutex
+	ahead  map[uint64]*ahead[H] // ranges fetched ahead, by first height
+	closed bool
+	wg     sync.WaitGroup // fetches ahead
+	slots  chan struct{}  // one per request in flight
+}
+
+func newFetcher[H Header[H]](exchange header.Getter[H], pc *peers.Client[H], g *types.Genesis, target func() uint64, cfg fetchConfig, log *slog.Logger) *fetcher[H] {
+	life, end := context.WithCancel(context.Background())
+	return &fetcher[H]{
+		Getter: exchange, peers: pc, genesis: g, target: target, cfg: cfg, log: log,
+		failLog: every.Interval{Period: time.Minute},
+		life:    life, end: end,
+		ahead: make(map[uint64]*ahead[H]), slots: make(chan struct{}, maxInFlight),
+	}
+}
+
+// enter admits one call from the syncer, with a context that also ends on
+// close. go-header's syncer does not wait for its own calls when it stops;
+// close does.
+func (g *fetcher[H]) enter(ctx context.Context) (context.Context, func(), error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil, nil, ErrNotRunning
+	}
+	g.calls.Add(1)
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(g.life, cancel)
+	return ctx, func() { stop(); cancel(); g.calls.Done() }, nil
+}
+
+// Head returns the highest head the serving peers agree is signed by the
+// sequencer and verifies against the trusted head given, if any.
+func (g *fetcher[H]) Head(ctx context.Context, opts ...header.HeadOption[H]) (H, error) {
+	ctx, done, err := g.enter(ctx)
+	if err != nil {
+		var zero H
+		return zero, err
+	}
+	defer done()
+	var params header.HeadParams[H]
+	for _, opt := range opts {
+		opt(&params)
+	}
+	return g.peers.Head(ctx, params.TrustedHead, func(h H) error { return checkSequencer(g.genesis, h) })
+}
+
 // rangesAhead is how many ranges the getter fetches ahead of the syncer.
 const rangesAhead = 2
 
 // errAnchorMismatch: a chunk does not extend an anchor not yet verified.
 // Either the anchor or the chunk is wrong; the chunk is fetched again from a
 // verified anchor, which settles it.
-var errAnchorMismatch = errors.New("chunk does not extend its anchor")
+var errAnchorMismatch = fmt.Errorf("chunk does not extend its anchor (%w)", peers.ErrInconclusive)
 
 // ahead is a range fetched ahead of the syncer's request.
 type ahead[H Header[H]] struct {
@@ -71,19 +149,17 @@ type ahead[H Header[H]] struct {
 // sequencer down, a range given up on would leave the node behind for good.
 // Every attempt asks the peers connected at that moment, so peers that
 // join later are used.
-func (g *netGetter[H]) GetRangeByHeight(ctx context.Context, from H, to uint64) ([]H, error) {
-	// The syncer does not wait for its own work on Stop; this call is
-	// most of it, so the service does.
-	if !g.s.work.enter(nil) {
-		return nil, ErrNotRunning
+func (g *fetcher[H]) GetRangeByHeight(ctx context.Context, from H, to uint64) ([]H, error) {
+	ctx, done, err := g.enter(ctx)
+	if err != nil {
+		return nil, err
 	}
-	defer g.s.work.leave(nil)
+	defer done()
 	hs, err := g.takeAhead(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
-	pause := g.s.cfg.InitRetryMin
-	var lastLogged time.Time
+	retry := backoff.New(g.cfg.RetryMin, g.cfg.RetryMax)
 	for hs == nil {
 		if hs, err = g.fetchRange(ctx, from, to, true); err == nil {
 			break
@@ -91,16 +167,13 @@ func (g *netGetter[H]) GetRangeByHeight(ctx context.Context, from H, to uint64) 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if time.Since(lastLogged) > time.Minute {
-			g.s.log.Warn("range fetch failed; retrying", "from", from.Height()+1, "to", to-1, "err", err, "retry_in", pause)
-			lastLogged = time.Now()
+		pause := retry.Next()
+		if g.failLog.Allow() {
+			g.log.Warn("range fetch failed; retrying", "from", from.Height()+1, "to", to-1, "err", err, "retry_in", pause)
 		}
-		select {
-		case <-ctx.Done():
+		if !backoff.Wait(ctx, pause, nil) {
 			return nil, ctx.Err()
-		case <-time.After(pause):
 		}
-		pause = min(2*pause, g.s.cfg.InitRetryMax)
 	}
 	g.fetchAhead(hs[len(hs)-1])
 	return hs, nil
@@ -109,7 +182,7 @@ func (g *netGetter[H]) GetRangeByHeight(ctx context.Context, from H, to uint64) 
 // takeAhead returns the range (from, to) if it was fetched ahead and is
 // anchored on from; nil if it was not. Ranges that can no longer be asked
 // for are cancelled.
-func (g *netGetter[H]) takeAhead(ctx context.Context, from H, to uint64) ([]H, error) {
+func (g *fetcher[H]) takeAhead(ctx context.Context, from H, to uint64) ([]H, error) {
 	start := from.Height() + 1
 	g.mu.Lock()
 	var hit *ahead[H]
@@ -145,8 +218,8 @@ func (g *netGetter[H]) takeAhead(ctx context.Context, from H, to uint64) ([]H, e
 
 // fetchAhead starts fetching the ranges after last, up to rangesAhead of
 // them and not beyond the syncer's target.
-func (g *netGetter[H]) fetchAhead(last H) {
-	target := g.s.syncer.State().ToHeight
+func (g *fetcher[H]) fetchAhead(last H) {
+	target := g.target()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
@@ -156,7 +229,7 @@ func (g *netGetter[H]) fetchAhead(last H) {
 	for i := 0; i < rangesAhead && start <= target; i++ {
 		to := min(start+header.MaxRangeRequestSize, target+1)
 		if _, ok := g.ahead[start]; !ok {
-			ctx, cancel := context.WithCancel(context.Background())
+			ctx, cancel := context.WithCancel(g.life)
 			a := &ahead[H]{start: start, to: to, cancel: cancel, done: make(chan struct{})}
 			if i == 0 {
 				a.anchor = last
@@ -169,7 +242,7 @@ func (g *netGetter[H]) fetchAhead(last H) {
 	}
 }
 
-func (g *netGetter[H]) runAhead(ctx context.Context, a *ahead[H]) {
+func (g *fetcher[H]) runAhead(ctx context.Context, a *ahead[H]) {
 	defer g.wg.Done()
 	defer close(a.done)
 	verified := !a.anchor.IsZero()
@@ -182,8 +255,9 @@ func (g *netGetter[H]) runAhead(ctx context.Context, a *ahead[H]) {
 	a.hs, a.err = g.fetchRange(ctx, a.anchor, a.to, verified)
 }
 
-// close cancels the fetches ahead and waits for them; none starts after.
-func (g *netGetter[H]) close() {
+// close ends every call and fetch in progress and waits for them; none
+// starts after.
+func (g *fetcher[H]) close() {
 	g.mu.Lock()
 	g.closed = true
 	for s, a := range g.ahead {
@@ -191,7 +265,9 @@ func (g *netGetter[H]) close() {
 		delete(g.ahead, s)
 	}
 	g.mu.Unlock()
+	g.end()
 	g.wg.Wait()
+	g.calls.Wait()
 }
 
 // fetchRange fetches (from.Height(), to) as concurrent chunks.
@@ -201,10 +277,10 @@ func (g *netGetter[H]) close() {
 // tracks every connection, and then only for a bounded time: go-header's
 // session waits for a peer until its context ends, and the syncer's context
 // never does, so an unbounded fallback could hang the syncer for good.
-func (g *netGetter[H]) fetchRange(ctx context.Context, from H, to uint64, verified bool) ([]H, error) {
+func (g *fetcher[H]) fetchRange(ctx context.Context, from H, to uint64, verified bool) ([]H, error) {
 	hs, err := g.parallelRange(ctx, from, to, verified)
-	if errors.Is(err, errNoServingPeers) && verified && ctx.Err() == nil {
-		fctx, cancel := context.WithTimeout(ctx, 2*g.s.cfg.RequestTimeout)
+	if errors.Is(err, peers.ErrNoServingPeers) && verified && ctx.Err() == nil {
+		fctx, cancel := context.WithTimeout(ctx, 2*g.cfg.RequestTimeout)
 		defer cancel()
 		return g.Getter.GetRangeByHeight(fctx, from, to)
 	}
@@ -212,8 +288,8 @@ func (g *netGetter[H]) fetchRange(ctx context.Context, from H, to uint64, verifi
 }
 
 // parallelRange fetches (from.Height(), to) as concurrent chunks.
-func (g *netGetter[H]) parallelRange(ctx context.Context, from H, to uint64, verified bool) ([]H, error) {
-	size := g.s.cfg.RequestSize
+func (g *fetcher[H]) parallelRange(ctx context.Context, from H, to uint64, verified bool) ([]H, error) {
+	size := g.cfg.RequestSize
 	first := from.Height() + 1
 	if to <= first {
 		return nil, fmt.Errorf("empty range (%d, %d)", from.Height(), to)
@@ -289,7 +365,7 @@ const maxChunkTries = 8
 // a peer whose answer is not is banned. When anchor is not verified and an
 // answer does not extend what came before it from another peer, either may
 // be at fault: errAnchorMismatch, and no ban.
-func (g *netGetter[H]) fetchChunk(ctx context.Context, anchor H, end uint64, verified bool, i int) ([]H, error) {
+func (g *fetcher[H]) fetchChunk(ctx context.Context, anchor H, end uint64, verified bool, i int) ([]H, error) {
 	start := anchor.Height() + 1
 	out := make([]H, 0, end-start)
 	// A break between prev and an answer is the answering peer's fault if
@@ -301,7 +377,7 @@ func (g *netGetter[H]) fetchChunk(ctx context.Context, anchor H, end uint64, ver
 		if try == maxChunkTries {
 			return nil, fmt.Errorf("headers %d to %d: %d tries failed: %w", start, end-1, try, errors.Join(errs...))
 		}
-		p, err := g.pickPeer(i+try, tried)
+		p, err := g.peers.Pick(i+try, tried)
 		if err != nil {
 			return nil, fmt.Errorf("headers %d to %d: %w", start, end-1, errors.Join(append(errs, err)...))
 		}
@@ -314,7 +390,7 @@ func (g *netGetter[H]) fetchChunk(ctx context.Context, anchor H, end uint64, ver
 			// Validate is remembered now: Verify checks only the links.
 			err = extends(prev, hs, p, verified || prevFrom == p)
 		}
-		g.s.judge(ctx, p, err)
+		g.peers.Reputation().Judge(ctx, p, err)
 		switch {
 		case err == nil:
 			out = append(out, hs...)
@@ -336,7 +412,7 @@ func (g *netGetter[H]) fetchChunk(ctx context.Context, anchor H, end uint64, ver
 // from's fault.
 func authenticate[H Header[H]](hs []H, from peer.ID) error {
 	if err := validateChain(hs); err != nil {
-		return &peerFault{peer: from, err: fmt.Errorf("headers %d to %d: %w", hs[0].Height(), hs[len(hs)-1].Height(), err)}
+		return &peers.Fault{Peer: from, Err: fmt.Errorf("headers %d to %d: %w", hs[0].Height(), hs[len(hs)-1].Height(), err)}
 	}
 	return nil
 }
@@ -355,12 +431,12 @@ func sameHeader[H Header[H]](a, b H) bool {
 // so check it now: a forgery (a bad signature, data that does not match)
 // gets its sender banned as any invalid answer would; a valid header signed
 // by the sequencer is an equivocation, not the peer's doing.
-func (g *netGetter[H]) judgeAnchor(ctx context.Context, anchor, verified H, from peer.ID) {
+func (g *fetcher[H]) judgeAnchor(ctx context.Context, anchor, verified H, from peer.ID) {
 	if from == "" || anchor.IsZero() {
 		return
 	}
-	if err := g.s.checkHeader(anchor); err != nil && !errors.Is(err, header.ErrFromFuture) {
-		g.s.judge(ctx, from, &peerFault{peer: from, err: fmt.Errorf("anchor header %d is not the chain's %s: %w", anchor.Height(), hex.EncodeToString(verified.Hash()), err)})
+	if err := checkSequencer(g.genesis, anchor); err != nil && !errors.Is(err, header.ErrFromFuture) {
+		g.peers.Reputation().Punish(from, &peers.Fault{Peer: from, Err: fmt.Errorf("anchor header %d is not the chain's %s: %w", anchor.Height(), hex.EncodeToString(verified.Hash()), err)})
 	}
 }
 
@@ -372,7 +448,7 @@ func (g *netGetter[H]) judgeAnchor(ctx context.Context, anchor, verified H, from
 func extends[H Header[H]](prev H, hs []H, from peer.ID, prevTrusted bool) error {
 	for j, h := range hs {
 		if want := prev.Height() + 1; h.Height() != want {
-			return &peerFault{peer: from, err: fmt.Errorf("answered header %d where %d was asked for", h.Height(), want)}
+			return &peers.Fault{Peer: from, Err: fmt.Errorf("answered header %d where %d was asked for", h.Height(), want)}
 		}
 		if err := prev.Verify(h); err != nil {
 			if errors.Is(err, header.ErrFromFuture) {
@@ -381,7 +457,7 @@ func extends[H Header[H]](prev H, hs []H, from peer.ID, prevTrusted bool) error 
 			if j == 0 && !prevTrusted {
 				return fmt.Errorf("%w: %w", errAnchorMismatch, err)
 			}
-			return &peerFault{peer: from, err: err}
+			return &peers.Fault{Peer: from, Err: err}
 		}
 		prev = h
 	}
@@ -394,56 +470,34 @@ func extends[H Header[H]](prev H, hs []H, from peer.ID, prevTrusted bool) error 
 const maxInFlight = 12
 
 // request sends one request to p, holding one of the maxInFlight slots.
-func (g *netGetter[H]) request(ctx context.Context, p peer.ID, req *p2p_pb.HeaderRequest) ([]H, error) {
+// No signature check on arrival: fetchChunk authenticates an answer as a
+// whole, and an anchor is trusted only once it matches a header that was.
+func (g *fetcher[H]) request(ctx context.Context, p peer.ID, req *p2p_pb.HeaderRequest) ([]H, error) {
 	select {
 	case g.slots <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	defer func() { <-g.slots }()
-	reqCtx, cancel := context.WithTimeout(ctx, g.s.cfg.RequestTimeout)
-	defer cancel()
-	// No signature check on arrival: fetchChunk authenticates an answer
-	// as a whole, and an anchor is trusted only once it matches a header
-	// that was.
-	return requestFrom[H](reqCtx, g.s.net.Host(), p, g.s.proto, req, g.s.checkOrigin)
-}
-
-// pickPeer returns a serving peer not in tried: the i-th, in rotation, of
-// those with the fewest strikes.
-func (g *netGetter[H]) pickPeer(i int, tried map[peer.ID]bool) (peer.ID, error) {
-	peers := servingPeers(g.s.net.Host(), g.s.proto, g.s.net.SeedIDs(), 1<<10)
-	peers = slices.DeleteFunc(peers, func(p peer.ID) bool { return tried[p] })
-	if len(peers) == 0 {
-		if len(tried) > 0 {
-			return "", errors.New("every serving peer failed this request")
-		}
-		return "", errNoServingPeers
-	}
-	g.s.strikes.order(peers)
-	best := 1
-	for best < len(peers) && g.s.strikes.count(peers[best]) == g.s.strikes.count(peers[0]) {
-		best++
-	}
-	return peers[i%best], nil
+	return g.peers.Request(ctx, p, req, func(h H) error { return checkOrigin(g.genesis, h) })
 }
 
 // fetchAnchor asks a serving peer for the header at height, and says which
 // peer answered. It is not trusted until checked against a verified chain.
-func (g *netGetter[H]) fetchAnchor(ctx context.Context, height uint64, i int) (H, peer.ID, error) {
+func (g *fetcher[H]) fetchAnchor(ctx context.Context, height uint64, i int) (H, peer.ID, error) {
 	var zero H
 	var errs []error
 	tried := make(map[peer.ID]bool)
 	for try := 0; try < maxChunkTries; try++ {
-		p, err := g.pickPeer(i+try, tried)
+		p, err := g.peers.Pick(i+try, tried)
 		if err != nil {
 			return zero, "", fmt.Errorf("anchor header %d: %w", height, errors.Join(append(errs, err)...))
 		}
 		hs, err := g.request(ctx, p, &p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: height}, Amount: 1})
 		if err == nil && hs[0].Height() != height {
-			err = &peerFault{peer: p, err: fmt.Errorf("answered header %d where %d was asked for", hs[0].Height(), height)}
+			err = &peers.Fault{Peer: p, Err: fmt.Errorf("answered header %d where %d was asked for", hs[0].Height(), height)}
 		}
-		g.s.judge(ctx, p, err)
+		g.peers.Reputation().Judge(ctx, p, err)
 		if err == nil {
 			return hs[0], p, nil
 		}

@@ -1,0 +1,145 @@
+package peers
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/celestiaorg/go-header"
+	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
+	"github.com/celestiaorg/go-libp2p-messenger/serde"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/headersync/headersync/internal/chaingen"
+	"github.com/headersync/headersync/types"
+)
+
+const proto = protocol.ID("/gm/header-ex/v0.0.3")
+
+// network returns n connected mock hosts; the first is the client's.
+func meshOf(t *testing.T, n int) []host.Host {
+	t.Helper()
+	mn, err := mocknet.FullMeshConnected(n)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = mn.Close() })
+	return mn.Hosts()
+}
+
+// serve marks the others as serving proto, in hs[0]'s peerstore.
+func serve(t *testing.T, self host.Host, others ...host.Host) {
+	t.Helper()
+	for _, o := range others {
+		require.NoError(t, self.Peerstore().AddProtocols(o.ID(), proto))
+	}
+}
+
+func TestPickRotatesOverTheBestAndSkipsTried(t *testing.T) {
+	hs := meshOf(t, 4)
+	rep := NewReputation(nil, nil)
+	c := NewClient[*types.SignedHeader](hs[0], proto, nil, rep, time.Second)
+
+	_, err := c.Pick(0, nil)
+	require.ErrorIs(t, err, ErrNoServingPeers, "nobody announced the protocol yet")
+
+	serve(t, hs[0], hs[1], hs[2], hs[3])
+	rep.Judge(context.Background(), hs[3].ID(), errors.New("timeout"))
+
+	picked := map[peer.ID]bool{}
+	for i := range 6 {
+		p, err := c.Pick(i, nil)
+		require.NoError(t, err)
+		picked[p] = true
+	}
+	require.Equal(t, map[peer.ID]bool{hs[1].ID(): true, hs[2].ID(): true}, picked,
+		"requests rotate over the peers without strikes, never the one with")
+
+	tried := map[peer.ID]bool{hs[1].ID(): true, hs[2].ID(): true}
+	p, err := c.Pick(0, tried)
+	require.NoError(t, err)
+	require.Equal(t, hs[3].ID(), p, "a peer with strikes is asked once the better ones failed")
+	tried[p] = true
+	_, err = c.Pick(0, tried)
+	require.Error(t, err)
+	require.NotErrorIs(t, err, ErrNoServingPeers, "every peer failed: not the same as none serving")
+}
+
+// answerWith makes h answer every request with resps, then close.
+func answerWith(h host.Host, resps ...*p2p_pb.HeaderResponse) {
+	h.SetStreamHandler(proto, func(s network.Stream) {
+		var req p2p_pb.HeaderRequest
+		if _, err := serde.Read(s, &req); err != nil {
+			_ = s.Reset()
+			return
+		}
+		for _, r := range resps {
+			if _, err := serde.Write(s, r); err != nil {
+				_ = s.Reset()
+				return
+			}
+		}
+		_ = s.Close()
+	})
+}
+
+func TestRequestTellsFaultsFromFailures(t *testing.T) {
+	gen, err := chaingen.New("gm", 3, chaingen.Options{})
+	require.NoError(t, err)
+	chain, err := gen.Headers(3)
+	require.NoError(t, err)
+	ok := func(h *types.SignedHeader) *p2p_pb.HeaderResponse {
+		bz, err := h.MarshalBinary()
+		require.NoError(t, err)
+		return &p2p_pb.HeaderResponse{Body: bz, StatusCode: p2p_pb.StatusCode_OK}
+	}
+	two := &p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: 1}, Amount: 2}
+	ctx := context.Background()
+
+	for _, tc := range []struct {
+		name  string
+		resps []*p2p_pb.HeaderResponse
+		check func(*types.SignedHeader) error
+		fault bool
+		is    error
+		n     int
+	}{
+		{name: "full answer", resps: []*p2p_pb.HeaderResponse{ok(chain[0]), ok(chain[1])}, n: 2},
+		{name: "partial answer", resps: []*p2p_pb.HeaderResponse{ok(chain[0])}, n: 1},
+		{name: "more than asked", resps: []*p2p_pb.HeaderResponse{ok(chain[0]), ok(chain[1]), ok(chain[2])}, fault: true},
+		{name: "not found", resps: []*p2p_pb.HeaderResponse{{StatusCode: p2p_pb.StatusCode_NOT_FOUND}}, is: header.ErrNotFound},
+		{name: "undecodable", resps: []*p2p_pb.HeaderResponse{{Body: []byte("junk"), StatusCode: p2p_pb.StatusCode_OK}}, fault: true},
+		{name: "fails the check", resps: []*p2p_pb.HeaderResponse{ok(chain[0])}, fault: true,
+			check: func(*types.SignedHeader) error { return errors.New("not ours") }},
+		{name: "from the future", resps: []*p2p_pb.HeaderResponse{ok(chain[0])}, is: header.ErrFromFuture,
+			check: func(*types.SignedHeader) error { return header.ErrFromFuture }},
+		{name: "no answer at all", resps: nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := meshOf(t, 2)
+			answerWith(hs[1], tc.resps...)
+			c := NewClient[*types.SignedHeader](hs[0], proto, nil, NewReputation(nil, nil), time.Second)
+			got, err := c.Request(ctx, hs[1].ID(), two, tc.check)
+			var fault *Fault
+			switch {
+			case tc.fault:
+				require.True(t, errors.As(err, &fault), "%v is no fault", err)
+				require.Equal(t, hs[1].ID(), fault.Peer)
+			case tc.is != nil:
+				require.ErrorIs(t, err, tc.is)
+				require.False(t, errors.As(err, &fault), "%v must not be a fault", err)
+			case tc.n == 0:
+				require.Error(t, err)
+				require.False(t, errors.As(err, &fault), "an empty answer is a failure, not a fault")
+			default:
+				require.NoError(t, err)
+				require.Len(t, got, tc.n)
+				require.Equal(t, chain[0].Hash(), got[0].Hash())
+			}
+		})
+	}
+}
