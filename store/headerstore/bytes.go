@@ -53,6 +53,9 @@ const ctxCheckEvery = 256
 // scan is ScanBytes, limited to the published bounds: a header committed
 // but not yet published is not shown.
 func (s *Store[H]) scan(ctx context.Context, from, to uint64, fn func(height uint64, raw []byte) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	b := s.bounds.Load()
 	to = min(to, b.height+1)
 	if b.height == 0 || from < b.base || from >= to {
