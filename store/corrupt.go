@@ -33,30 +33,31 @@ func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
 
 func (e *CorruptError) Unwrap() error { return e.Err }
 
-// guarded is the pebble datastore as Open returns it: reads that hit
-// corrupt data fail with a *CorruptError, so callers can tell a bad disk
-// from a missing key or a closed store without knowing pebble; and Close
-// releases the directory lock Open took.
-type guarded struct {
+// DB is the node's pebble database as Open and Memory return it. As a
+// datastore, reads that hit corrupt data fail with a *CorruptError, so
+// callers can tell a bad disk from a missing key or a closed store without
+// knowing pebble; Pebble gives the database itself to the header stores;
+// and Close releases the directory lock Open took.
+type DB struct {
 	*pebbleds.Datastore
-	lock interface{ Close() error }
+	lock interface{ Close() error } // nil in memory
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-func (g *guarded) Get(ctx context.Context, key datastore.Key) ([]byte, error) {
-	v, err := g.Datastore.Get(ctx, key)
+func (d *DB) Get(ctx context.Context, key datastore.Key) ([]byte, error) {
+	v, err := d.Datastore.Get(ctx, key)
 	return v, classify(key, err)
 }
 
-func (g *guarded) Has(ctx context.Context, key datastore.Key) (bool, error) {
-	ok, err := g.Datastore.Has(ctx, key)
+func (d *DB) Has(ctx context.Context, key datastore.Key) (bool, error) {
+	ok, err := d.Datastore.Has(ctx, key)
 	return ok, classify(key, err)
 }
 
-func (g *guarded) GetSize(ctx context.Context, key datastore.Key) (int, error) {
-	n, err := g.Datastore.GetSize(ctx, key)
+func (d *DB) GetSize(ctx context.Context, key datastore.Key) (int, error) {
+	n, err := d.Datastore.GetSize(ctx, key)
 	return n, classify(key, err)
 }
 
@@ -64,9 +65,14 @@ func (g *guarded) GetSize(ctx context.Context, key datastore.Key) (int, error) {
 // reference to a lock it was given and drops only that one. Later calls
 // return the first call's result, as go-ds-pebble's own Close does: the
 // lock must be released exactly once.
-func (g *guarded) Close() error {
-	g.closeOnce.Do(func() { g.closeErr = errors.Join(g.Datastore.Close(), g.lock.Close()) })
-	return g.closeErr
+func (d *DB) Close() error {
+	d.closeOnce.Do(func() {
+		d.closeErr = d.Datastore.Close()
+		if d.lock != nil {
+			d.closeErr = errors.Join(d.closeErr, d.lock.Close())
+		}
+	})
+	return d.closeErr
 }
 
 func classify(key datastore.Key, err error) error {

@@ -1,6 +1,9 @@
-// Package store opens the node's one datastore: embedded pebble on disk, or
-// memory for tests. The sync services keep their stores inside it under
-// their own prefixes ("headerEx", "blockEx").
+// Package store opens the node's one pebble database: on disk, or on
+// pebble's in-memory file system for tests, `--store memory` and benches (so
+// they all run the same code). A *DB is a go-datastore (go-ds-pebble, which
+// stores a key's string as its raw bytes) and gives the *pebble.DB beneath
+// it to the header stores (store/headerstore), which keep their keys under
+// their own prefixes ("/headerEx/", "/blockEx/") in the same database.
 package store
 
 import (
@@ -15,8 +18,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
-	"github.com/ipfs/go-datastore"
-	dssync "github.com/ipfs/go-datastore/sync"
 	pebbleds "github.com/ipfs/go-ds-pebble"
 )
 
@@ -34,13 +35,20 @@ const cacheSize = 64 << 20
 type Option func(*options)
 
 type options struct {
-	log *slog.Logger
+	log  *slog.Logger
+	tune func(*pebble.Options)
 }
 
 // WithLogger is where Open's datastore reports corrupt data files, once
 // each. The default discards the reports; reads still return ErrCorrupt.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.log = l }
+}
+
+// WithPebbleTuning changes pebble's options after this package has set
+// them, before the database opens: for benchmarks that compare settings.
+func WithPebbleTuning(f func(*pebble.Options)) Option {
+	return func(o *options) { o.tune = f }
 }
 
 // Open opens, creating it if needed, the pebble datastore in dir. Only one
@@ -55,11 +63,8 @@ func WithLogger(l *slog.Logger) Option {
 // from an older head than it reported, and a sequencer could sign a height
 // twice. go-header's store commits one batch per append, so the cost is one
 // fsync per block at the head and one per range of headers in a catch-up.
-func Open(dir string, opt ...Option) (datastore.Batching, error) {
-	o := options{log: slog.New(slog.DiscardHandler)}
-	for _, f := range opt {
-		f(&o)
-	}
+func Open(dir string, opt ...Option) (*DB, error) {
+	o := newOptions(opt)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -75,15 +80,8 @@ func Open(dir string, opt ...Option) (datastore.Batching, error) {
 		return nil, fmt.Errorf("open datastore %s: %w (is another node running on this home?): %w", dir, ErrLocked, err)
 	}
 
-	opts := &pebble.Options{Lock: lock, EventListener: &pebble.EventListener{
-		DataCorruption:  reportOnce(o.log),
-		BackgroundError: backgroundError(o.log),
-	}}
-	// Bloom filters let a point read — every header a peer asks for is one
-	// — skip the levels that do not hold its key.
-	for i := range opts.Levels {
-		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-	}
+	opts := pebbleOptions(o)
+	opts.Lock = lock
 	ds, err := pebbleds.NewDatastore(dir, pebbleds.WithPebbleOpts(opts),
 		pebbleds.WithPebbleWriteOptions(pebble.Sync), pebbleds.WithCacheSize(cacheSize))
 	if err != nil {
@@ -109,7 +107,33 @@ func Open(dir string, opt ...Option) (datastore.Batching, error) {
 		}
 		return nil, fmt.Errorf("open datastore %s: read table properties: %w", dir, err)
 	}
-	return &guarded{Datastore: ds, lock: lock}, nil
+	return &DB{Datastore: ds, lock: lock}, nil
+}
+
+func newOptions(opt []Option) options {
+	o := options{log: slog.New(slog.DiscardHandler)}
+	for _, f := range opt {
+		f(&o)
+	}
+	return o
+}
+
+// pebbleOptions are the options of every database this package opens, on
+// disk or in memory.
+func pebbleOptions(o options) *pebble.Options {
+	opts := &pebble.Options{EventListener: &pebble.EventListener{
+		DataCorruption:  reportOnce(o.log),
+		BackgroundError: backgroundError(o.log),
+	}}
+	// Bloom filters let a point read — every header a peer asks for by hash
+	// is one — skip the levels that do not hold its key.
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	if o.tune != nil {
+		o.tune(opts)
+	}
+	return opts
 }
 
 // reportOnce is pebble's DataCorruption handler. pebble's default calls
@@ -149,7 +173,20 @@ func firstLine(err error) string {
 	return line
 }
 
-// Memory returns an in-memory datastore, safe for concurrent use.
-func Memory() datastore.Batching {
-	return dssync.MutexWrap(datastore.NewMapDatastore())
+// Memory returns a database on pebble's in-memory file system, with the
+// options Open uses: tests, `--store memory` and benches run the code a node
+// on disk runs. Syncs cost nothing there, and nothing survives Close.
+//
+// Its pebble runs background goroutines until Close; a memory database that
+// is never closed is collected with its process.
+func Memory(opt ...Option) *DB {
+	opts := pebbleOptions(newOptions(opt))
+	opts.FS = vfs.NewMem()
+	ds, err := pebbleds.NewDatastore("", pebbleds.WithPebbleOpts(opts),
+		pebbleds.WithPebbleWriteOptions(pebble.Sync), pebbleds.WithCacheSize(cacheSize))
+	if err != nil {
+		// Nothing on an empty in-memory file system can fail to open.
+		panic(fmt.Sprintf("store: open in-memory pebble: %v", err))
+	}
+	return &DB{Datastore: ds}
 }

@@ -1,0 +1,150 @@
+package headerstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/celestiaorg/go-header"
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// Init stores the store's first header: base and head become its height. A
+// store that holds headers refuses with ErrAlreadyInitialized.
+func (s *Store[H]) Init(ctx context.Context, first H) error {
+	if first.IsZero() || first.Height() == 0 {
+		return errors.New("headerstore: init with a zero header")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Height() != 0 {
+		return fmt.Errorf("%w: head %d", ErrAlreadyInitialized, s.Height())
+	}
+	return s.commit(ctx, meta{base: first.Height(), head: first.Height()}, []H{first})
+}
+
+// Append verifies headers on top of the head and stores them, returning once
+// they are on disk. As in go-header's store: each must be the next height
+// (else *header.ErrNonAdjacent, and nothing is stored; so headers already
+// stored are refused too) and pass the previous header's Verify; if one
+// fails, the headers before it are stored and its error is returned, unless
+// it is the first, when nothing is. An empty store is header.ErrNoHead.
+func (s *Store[H]) Append(ctx context.Context, headers ...H) error {
+	if len(headers) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.bounds.Load()
+	if b.height == 0 {
+		return header.ErrNoHead
+	}
+	head := b.head
+	n := 0
+	var verifyErr error
+	for _, h := range headers {
+		if h.Height() != head.Height()+1 {
+			return &header.ErrNonAdjacent{Head: head.Height(), Attempted: h.Height()}
+		}
+		if err := head.Verify(h); err != nil {
+			s.log.Warn("append: header fails verification", "height", h.Height(), "hash", h.Hash(),
+				"head", head.Height(), "err", err)
+			verifyErr = err
+			break
+		}
+		head, n = h, n+1
+	}
+	if n == 0 {
+		return verifyErr
+	}
+	if err := s.commit(ctx, meta{base: b.base, head: head.Height()}, headers[:n]); err != nil {
+		return err
+	}
+	return verifyErr
+}
+
+// commit writes headers (adjacent, verified) and m in one synced batch, then
+// publishes the new bounds. The caller holds s.mu.
+func (s *Store[H]) commit(ctx context.Context, m meta, headers []H) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	batch := s.db.NewBatch()
+	defer batch.Close()
+	var raw []byte
+	for _, h := range headers {
+		var err error
+		if raw, err = h.MarshalBinary(); err != nil {
+			return fmt.Errorf("headerstore: encode header %d: %w", h.Height(), err)
+		}
+		if err := batch.Set(s.keys.heightKey(h.Height()), raw, nil); err != nil {
+			return fmt.Errorf("headerstore: batch header %d: %w", h.Height(), err)
+		}
+		if err := batch.Set(s.keys.indexKey(h.Hash()), encodeHeight(h.Height()), nil); err != nil {
+			return fmt.Errorf("headerstore: batch index %d: %w", h.Height(), err)
+		}
+	}
+	if err := batch.Set(s.keys.meta, m.encode(), nil); err != nil {
+		return fmt.Errorf("headerstore: batch meta: %w", err)
+	}
+	if err := batch.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("headerstore: commit headers %d..%d: %w", headers[0].Height(), m.head, err)
+	}
+	s.publish(&bounds[H]{base: m.base, height: m.head, head: headers[len(headers)-1], raw: raw})
+	return nil
+}
+
+// deleteChunk bounds the headers one DeleteBelow batch removes, so that a
+// large deletion does not build one huge batch of index deletions.
+const deleteChunk = 16 << 10
+
+// DeleteBelow deletes the headers below height, never the head, and raises
+// the base to match: the retention window's half of the light-window issue.
+// Each chunk is one synced batch with the meta record, so a crash leaves a
+// consistent store with a base somewhere between the old one and height.
+func (s *Store[H]) DeleteBelow(ctx context.Context, height uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		b := s.bounds.Load()
+		target := min(height, b.height)
+		if b.height == 0 || target <= b.base {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		to := min(target, b.base+deleteChunk)
+		if err := s.deleteRange(ctx, b, to); err != nil {
+			return err
+		}
+	}
+}
+
+// deleteRange deletes [b.base, to) and makes to the base.
+func (s *Store[H]) deleteRange(ctx context.Context, b *bounds[H], to uint64) error {
+	batch := s.db.NewBatch()
+	defer batch.Close()
+	// The index is keyed by hash, so each deleted header is read for its hash.
+	err := s.scan(ctx, b.base, to, func(height uint64, raw []byte) error {
+		h, err := decode[H](raw, height)
+		if err != nil {
+			return err
+		}
+		return batch.Delete(s.keys.indexKey(h.Hash()), nil)
+	})
+	if err != nil {
+		return fmt.Errorf("headerstore: delete below %d: %w", to, err)
+	}
+	if err := batch.DeleteRange(s.keys.heightKey(b.base), s.keys.heightKey(to), nil); err != nil {
+		return fmt.Errorf("headerstore: delete below %d: %w", to, err)
+	}
+	if err := batch.Set(s.keys.meta, meta{base: to, head: b.height}.encode(), nil); err != nil {
+		return fmt.Errorf("headerstore: batch meta: %w", err)
+	}
+	if err := batch.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("headerstore: commit deletion below %d: %w", to, err)
+	}
+	s.publish(&bounds[H]{base: to, height: b.height, head: b.head, raw: b.raw})
+	return nil
+}
