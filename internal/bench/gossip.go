@@ -83,9 +83,11 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 			return res, err
 		}
 		stops = append(stops, client.Close)
+		ds := store.Memory()
+		stops = append(stops, ds.Close)
 		svc, err := p2psync.New[*types.SignedHeader](p2psync.Config{
 			Kind: p2psync.Headers, Genesis: gen.Genesis, Sequencer: i == 0, BlockTime: o.BlockTime, Logger: o.Logger,
-		}, client, store.Memory())
+		}, client, ds)
 		if err != nil {
 			return res, err
 		}
