@@ -44,7 +44,7 @@ func TestCrossCheckCatchesEquivocation(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, client.Start(ctx))
 	t.Cleanup(func() { require.NoError(t, client.Close()) })
-	ds := store.Memory()
+	ds := memoryStore(t)
 	svcCfg := func(k p2psync.Kind) p2psync.Config {
 		return p2psync.Config{Kind: k, Genesis: gen.Genesis, Sequencer: true, BlockTime: blockTime, Logger: logger}
 	}
@@ -78,7 +78,7 @@ func TestCrossCheckCatchesEquivocation(t *testing.T) {
 	cfg.BlockTime = config.Duration(blockTime)
 	cfg.P2P = loopbackP2P(client.Addrs()[0].String())
 	cfg.API.Listen = "127.0.0.1:0"
-	full, err := node.New(node.Options{Config: cfg, Genesis: gen.Genesis, Identity: newIdentity(t), Datastore: store.Memory(), Logger: logger})
+	full, err := node.New(node.Options{Config: cfg, Genesis: gen.Genesis, Identity: newIdentity(t), Datastore: memoryStore(t), Logger: logger})
 	require.NoError(t, err)
 	require.NoError(t, full.Start(ctx))
 	t.Cleanup(func() { require.NoError(t, full.Stop(ctx)) })
@@ -87,4 +87,12 @@ func TestCrossCheckCatchesEquivocation(t *testing.T) {
 	st := full.Status(ctx).CrossCheck
 	require.Equal(t, uint64(6), st.LastMismatchAt)
 	require.Equal(t, uint64(6), st.CheckedHeight)
+}
+
+// memoryStore is an in-memory database closed when the test ends: it runs
+// pebble, whose goroutines run until Close.
+func memoryStore(t *testing.T) *store.DB {
+	ds := store.Memory()
+	t.Cleanup(func() { _ = ds.Close() })
+	return ds
 }

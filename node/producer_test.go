@@ -82,7 +82,7 @@ func threeBlocksThenNext(t *testing.T, c seqChain, ds datastore.Batching, tx str
 func TestRestartRecoversHeaderFromBlock(t *testing.T) {
 	ctx := context.Background()
 	c := newChain(t)
-	ds := store.Memory()
+	ds := memoryStore(t)
 	n, sh, data := threeBlocksThenNext(t, c, ds, "tx")
 	// The crash: block 4 is stored, its header is not.
 	require.NoError(t, n.blocks.Publish(ctx, types.NewBlock(sh, data)))
@@ -109,7 +109,7 @@ func TestRestartRecoversHeaderFromBlock(t *testing.T) {
 func TestRestartRepublishesJournaledBlock(t *testing.T) {
 	ctx := context.Background()
 	c := newChain(t)
-	ds := store.Memory()
+	ds := memoryStore(t)
 	n, sh, data := threeBlocksThenNext(t, c, ds, "seen by peers, lost by the store")
 	enc, err := types.NewBlock(sh, data).MarshalBinary()
 	require.NoError(t, err)
@@ -136,7 +136,7 @@ func TestRestartRepublishesJournaledBlock(t *testing.T) {
 func TestRestartRepublishesSignedBlock(t *testing.T) {
 	ctx := context.Background()
 	c := newChain(t)
-	ds := store.Memory()
+	ds := memoryStore(t)
 	n, sh, data := threeBlocksThenNext(t, c, ds, "signed, then the crash")
 	require.NoError(t, n.Stop(ctx))
 
@@ -157,7 +157,7 @@ func TestRestartRepublishesSignedBlock(t *testing.T) {
 func TestSequencerRefusesToResignAHeight(t *testing.T) {
 	ctx := context.Background()
 	c := newChain(t)
-	ds := store.Memory()
+	ds := memoryStore(t)
 	n, _, _ := threeBlocksThenNext(t, c, ds, "signed")
 	head, err := n.blocks.Head(ctx)
 	require.NoError(t, err)
@@ -171,7 +171,7 @@ func TestSequencerRefusesToResignAHeight(t *testing.T) {
 func TestSigningStateMigratesFromStoredHead(t *testing.T) {
 	ctx := context.Background()
 	c := newChain(t)
-	ds := store.Memory()
+	ds := memoryStore(t)
 	n, err := idleSequencer(t, c, ds)
 	require.NoError(t, err)
 	for range 3 {
@@ -195,7 +195,7 @@ func TestSigningStateMigratesFromStoredHead(t *testing.T) {
 func TestStartRefusesHeadersAheadOfBlocks(t *testing.T) {
 	ctx := context.Background()
 	c := newChain(t)
-	ds := store.Memory()
+	ds := memoryStore(t)
 	n, err := idleSequencer(t, c, ds)
 	require.NoError(t, err)
 	require.NoError(t, n.producer.produce(ctx))
@@ -208,4 +208,12 @@ func TestStartRefusesHeadersAheadOfBlocks(t *testing.T) {
 
 	_, err = idleSequencer(t, c, ds)
 	require.ErrorContains(t, err, "blocks are missing")
+}
+
+// memoryStore is an in-memory database closed when the test ends: it runs
+// pebble, whose goroutines run until Close.
+func memoryStore(t *testing.T) *store.DB {
+	ds := store.Memory()
+	t.Cleanup(func() { _ = ds.Close() })
+	return ds
 }
