@@ -64,6 +64,15 @@ func BenchmarkPebbleOptions(b *testing.B) {
 			o.L0CompactionThreshold = 8
 			o.L0StopWritesThreshold = 24
 		}},
+		{"memtable64-l0files8", func(o *pebble.Options) {
+			o.MemTableSize = 64 << 20
+			o.L0CompactionThreshold = 8
+			o.L0StopWritesThreshold = 24
+		}},
+		{"memtable64-lbase256", func(o *pebble.Options) {
+			o.MemTableSize = 64 << 20
+			o.LBaseMaxBytes = 256 << 20
+		}},
 		{"lbase256", func(o *pebble.Options) { o.LBaseMaxBytes = 256 << 20; o.TargetFileSizes[0] = 8 << 20 }},
 	}
 	ctx := context.Background()
