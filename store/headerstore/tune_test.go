@@ -36,44 +36,40 @@ func BenchmarkPebbleOptions(b *testing.B) {
 	raw, _ := chain[1].MarshalBinary()
 	b.Logf("%d headers of %d bytes", n, len(raw))
 
+	// Each variant but "store" starts from pebble's defaults for the
+	// options store tunes.
+	defaults := func(o *pebble.Options) {
+		o.MemTableSize, o.L0CompactionThreshold, o.L0StopWritesThreshold = 0, 0, 0
+	}
+	with := func(f func(*pebble.Options)) func(*pebble.Options) {
+		return func(o *pebble.Options) { defaults(o); f(o) }
+	}
+	compress := func(p *sstable.CompressionProfile) func(*pebble.Options) {
+		return with(func(o *pebble.Options) {
+			for i := range o.Levels {
+				o.Levels[i].Compression = func() *sstable.CompressionProfile { return p }
+			}
+		})
+	}
 	variants := []struct {
 		name string
 		tune func(*pebble.Options)
 	}{
-		{"default", nil},
-		{"nocompress", func(o *pebble.Options) {
-			for i := range o.Levels {
-				o.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
-			}
-		}},
-		{"zstd", func(o *pebble.Options) {
-			for i := range o.Levels {
-				o.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.ZstdCompression }
-			}
-		}},
-		{"memtable64", func(o *pebble.Options) { o.MemTableSize = 64 << 20 }},
-		{"block32k", func(o *pebble.Options) {
+		{"store", nil}, // the options store.Open chose
+		{"defaults", defaults},
+		{"nocompress", compress(sstable.NoCompression)},
+		{"zstd", compress(sstable.ZstdCompression)},
+		{"block32k", with(func(o *pebble.Options) {
 			for i := range o.Levels {
 				o.Levels[i].BlockSize = 32 << 10
 			}
-		}},
-		{"memtable16", func(o *pebble.Options) { o.MemTableSize = 16 << 20 }},
-		{"memtable32", func(o *pebble.Options) { o.MemTableSize = 32 << 20 }},
-		{"memtable32-l0files8", func(o *pebble.Options) {
-			o.MemTableSize = 32 << 20
-			o.L0CompactionThreshold = 8
-			o.L0StopWritesThreshold = 24
-		}},
-		{"memtable64-l0files8", func(o *pebble.Options) {
-			o.MemTableSize = 64 << 20
-			o.L0CompactionThreshold = 8
-			o.L0StopWritesThreshold = 24
-		}},
-		{"memtable64-lbase256", func(o *pebble.Options) {
-			o.MemTableSize = 64 << 20
-			o.LBaseMaxBytes = 256 << 20
-		}},
-		{"lbase256", func(o *pebble.Options) { o.LBaseMaxBytes = 256 << 20; o.TargetFileSizes[0] = 8 << 20 }},
+		})},
+		{"memtable32", with(func(o *pebble.Options) { o.MemTableSize = 32 << 20 })},
+		{"memtable64", with(func(o *pebble.Options) { o.MemTableSize = 64 << 20 })},
+		{"memtable32-l0threshold8", with(func(o *pebble.Options) {
+			o.MemTableSize, o.L0CompactionThreshold, o.L0StopWritesThreshold = 32<<20, 8, 24
+		})},
+		{"memtable64-lbase256", with(func(o *pebble.Options) { o.MemTableSize, o.LBaseMaxBytes = 64<<20, 256<<20 })},
 	}
 	ctx := context.Background()
 	for _, v := range variants {
