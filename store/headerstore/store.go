@@ -222,7 +222,8 @@ func (s *Store[H]) read(height uint64) (H, error) {
 
 // GetByHeight returns the header at height. For a height above the head it
 // waits until that height is appended or ctx ends, as go-header's store
-// does. Height 0, and heights below the base, are header.ErrNotFound.
+// does. Height 0, and heights below the base, are header.ErrNotFound
+// (go-header's store answers 0 with an error of its own).
 func (s *Store[H]) GetByHeight(ctx context.Context, height uint64) (H, error) {
 	var zero H
 	if height == 0 {
@@ -270,7 +271,8 @@ func (s *Store[H]) GetRangeByHeight(ctx context.Context, from H, to uint64) ([]H
 
 // GetRange returns the headers [from, to). Like go-header's store it waits
 // until to-1 is stored (or ctx ends); a range that begins below the base is
-// header.ErrNotFound, and one that is empty or reversed is ErrInvalidRange.
+// header.ErrNotFound, and one that is empty or reversed is ErrInvalidRange
+// (go-header's store waits forever for a range that ends at 0).
 func (s *Store[H]) GetRange(ctx context.Context, from, to uint64) ([]H, error) {
 	if from >= to {
 		return nil, fmt.Errorf("%w: [%d, %d)", ErrInvalidRange, from, to)
