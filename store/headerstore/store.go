@@ -18,6 +18,10 @@ var (
 	ErrAlreadyInitialized = errors.New("headerstore: already initialized")
 	// ErrInvalidRange: a range whose end is not above its start.
 	ErrInvalidRange = errors.New("headerstore: invalid range")
+	// ErrNeedsMigration: the database holds go-header's layout of the store
+	// (its head record) and no meta record of this one: run Migrate first,
+	// or the store would begin empty beside the old headers.
+	ErrNeedsMigration = errors.New("headerstore: the store is in go-header's layout; migrate it first")
 	// ErrCorrupt: a record of the store cannot be decoded, or contradicts
 	// another (a header stored at a height other than its own).
 	ErrCorrupt = errors.New("headerstore: corrupt record")
@@ -76,7 +80,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // New opens the store kept under prefix ("headerEx", "blockEx") in db,
-// reading its bounds and head. The store does not own db: closing db is the
+// reading its bounds and head; ErrNeedsMigration if only go-header's
+// layout is there. The store does not own db: closing db is the
 // caller's, after the store's last use.
 func New[H header.Header[H]](db *pebble.DB, prefix string, opts ...Option) (*Store[H], error) {
 	p := DefaultParameters()
@@ -107,7 +112,14 @@ func (s *Store[H]) load() (*bounds[H], error) {
 	raw, err := s.getCopy(s.keys.meta)
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
-		return &bounds[H]{}, nil
+		_, err := s.getCopy(s.keys.oldHead())
+		switch {
+		case errors.Is(err, pebble.ErrNotFound):
+			return &bounds[H]{}, nil
+		case err != nil:
+			return nil, fmt.Errorf("look for the old layout: %w", err)
+		}
+		return nil, ErrNeedsMigration
 	case err != nil:
 		return nil, fmt.Errorf("read meta: %w", err)
 	}
