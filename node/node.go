@@ -15,6 +15,7 @@ import (
 
 	"github.com/headersync/headersync/api"
 	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/internal/every"
 	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/signstate"
@@ -126,12 +127,38 @@ func New(o Options) (*Node, error) {
 	if o.DataDir == "" && o.Datastore == nil {
 		return nil, errors.New("new node: no data dir or datastore")
 	}
-	client, err := p2p.NewClient(cfg.P2P, o.Identity, cfg.ChainID, nil, o.Logger.With("component", "p2p"),
+	p2pCfg, err := p2pConfig(cfg.P2P)
+	if err != nil {
+		return nil, err
+	}
+	client, err := p2p.New(p2pCfg, o.Identity, cfg.ChainID, nil, o.Logger.With("component", "p2p"),
 		p2p.WithTopicScores(p2psync.TopicScores(cfg.ChainID)))
 	if err != nil {
 		return nil, err
 	}
 	return &Node{opts: o, cfg: cfg, genesis: o.Genesis, log: o.Logger, p2p: client}, nil
+}
+
+// p2pConfig parses the configuration's p2p section for the p2p client; its
+// errors are config's *config.FieldError, naming the field.
+func p2pConfig(c config.P2PConfig) (p2p.Config, error) {
+	listen, err := c.ListenMultiaddrs()
+	if err != nil {
+		return p2p.Config{}, err
+	}
+	seeds, err := c.SeedAddrInfos()
+	if err != nil {
+		return p2p.Config{}, err
+	}
+	blocked, err := c.BlockedPeerIDs()
+	if err != nil {
+		return p2p.Config{}, err
+	}
+	allowed, err := c.AllowedPeerIDs()
+	if err != nil {
+		return p2p.Config{}, err
+	}
+	return p2p.Config{Listen: listen, Seeds: seeds, Blocked: blocked, Allowed: allowed}, nil
 }
 
 // Role returns the node's role.
@@ -198,7 +225,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 		n.producer = &producer{
 			guard: guard, genesis: n.genesis, blockTime: time.Duration(n.cfg.BlockTime),
-			headers: n.headers, blocks: n.blocks, pool: pool, journal: n.ds,
+			headers: n.headers, blocks: n.blocks, publishHeaders: n.headers, publishBlocks: n.blocks,
+			pool: pool, journal: n.ds,
+			failLog: every.Interval{Period: time.Minute}, lonely: every.Interval{Period: lonelyEvery},
 			peers: func() int { return len(n.p2p.Peers()) }, log: log,
 		}
 		if recoverTo == 0 {
