@@ -183,7 +183,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	n.cancel = cancel
 	defer func() {
 		if err != nil {
-			stopCtx, stopCancel := context.WithTimeout(context.WithoutCancel(ctx), failedStartCleanup)
+			stopCtx, stopCancel := context.WithTimeout(context.Background(), failedStartCleanup)
 			defer stopCancel()
 			_ = n.awaitStop(stopCtx, n.beginStop(stopCtx)) // the start error is the one worth reporting
 		}
