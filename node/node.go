@@ -347,9 +347,9 @@ func (n *Node) goRun(ctx context.Context, f func(context.Context)) {
 // start: API, producer and cross-check, block and header services (flushing
 // their stores), the p2p client, the datastore. If ctx ends first, Stop
 // returns an error wrapping ctx.Err() and the teardown goes on in the
-// background (see teardown). It is safe before
-// Start and more than once: a later call waits for the same teardown
-// (within its own ctx) and returns nil.
+// background (see teardown). It is safe before Start and more than once: a
+// later call waits for the same teardown (within its own ctx) and returns
+// nil.
 func (n *Node) Stop(ctx context.Context) error {
 	n.mu.Lock()
 	first := n.stopDone == nil
