@@ -398,12 +398,11 @@ func (n *Node) awaitStop(ctx context.Context, done chan struct{}) error {
 // they would abandon their own teardown half-done (a store not flushed, a
 // goroutine left running) under the datastore being closed.
 func (n *Node) teardown(ctx context.Context) error {
-	late := context.WithoutCancel(ctx)
 	stepCtx := func() (context.Context, context.CancelFunc) {
 		if ctx.Err() == nil {
 			return ctx, func() {}
 		}
-		return context.WithTimeout(late, lateStop)
+		return context.WithTimeout(context.Background(), lateStop)
 	}
 	stop := func(f func(context.Context) error) error {
 		c, cancel := stepCtx()
