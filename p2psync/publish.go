@@ -7,14 +7,9 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/celestiaorg/go-header"
-	"github.com/ipfs/go-datastore"
 )
-
-// durableTimeout bounds how long Publish waits for a header to be written.
-const durableTimeout = 10 * time.Second
 
 // Sequencer is the sequencer's sync service: a Service that also publishes
 // the chain. Only NewSequencer makes one, so "not the sequencer" is a type,
@@ -26,7 +21,7 @@ type Sequencer[H Header[H]] struct {
 // NewSequencer builds the sequencer's service (cfg.Sequencer is implied).
 // A sequencer whose store is behind cfg.RecoverTo syncs its chain back from
 // its peers first (see FinishRecovery).
-func NewSequencer[H Header[H]](cfg Config, net Network, ds datastore.Batching) (*Sequencer[H], error) {
+func NewSequencer[H Header[H]](cfg Config, net Network, ds Datastore) (*Sequencer[H], error) {
 	cfg.Sequencer = true
 	svc, err := newService[H](cfg, net, ds)
 	if err != nil {
@@ -65,7 +60,6 @@ type publisher[H Header[H]] struct {
 	kind       Kind
 	init       *chainInit[H]
 	store      header.Store[H]
-	durable    func(ctx context.Context, height uint64) error // waits until height is on disk
 	broadcast  func(context.Context, H) error
 	stopSyncer func(context.Context) error // ends a recovery; nil when none runs
 	recoverTo  uint64
@@ -88,25 +82,15 @@ func (p *publisher[H]) publish(ctx context.Context, h H) error {
 		if err := p.init.initialise(ctx, h, "publish"); err != nil {
 			return fmt.Errorf("publish first %s: %w", p.kind, err)
 		}
-	} else {
-		if err := p.store.Append(ctx, h); err != nil {
-			// A sequencer ending its recovery may find h stored already:
-			// its syncer took h from peers, and go-header's store makes an
-			// append visible only a moment after it returns. The very same
-			// header is published; any other at its height is refused.
-			if held, heldErr := p.holds(ctx, h); heldErr != nil || !held {
-				return fmt.Errorf("publish %s %d: append to store: %w", p.kind, h.Height(), err)
-			}
-		}
-		// go-header's store logs a failed write and retries it with the
-		// next append only: bound the wait, so the caller hears of it.
-		waitCtx, cancel := context.WithTimeout(ctx, durableTimeout)
-		err := p.durable(waitCtx, h.Height())
-		cancel()
-		if err != nil {
-			return fmt.Errorf("publish %s %d: %w", p.kind, h.Height(), err)
+	} else if err := p.store.Append(ctx, h); err != nil {
+		// A sequencer ending its recovery may find h stored already: its
+		// syncer took h from peers. The very same header is published; any
+		// other at its height is refused.
+		if held, heldErr := p.holds(ctx, h); heldErr != nil || !held {
+			return fmt.Errorf("publish %s %d: append to store: %w", p.kind, h.Height(), err)
 		}
 	}
+	// The store's Init and Append return once h is on disk.
 	if err := p.broadcast(ctx, h); err != nil {
 		return fmt.Errorf("publish %s %d: %w: %w", p.kind, h.Height(), ErrBroadcastFailed, err)
 	}

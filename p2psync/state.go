@@ -32,8 +32,8 @@ type State struct {
 	Recovering bool   `json:"recovering,omitempty"`
 	RecoverTo  uint64 `json:"recover_to,omitempty"`
 	// DurableHeight is the height of the head already written to disk: what
-	// a restart after a crash resumes from. It trails Height by the headers
-	// go-header's store has queued but not yet written.
+	// a restart after a crash resumes from. The store appends synchronously,
+	// so it is Height; it stays for the clients that read it.
 	DurableHeight uint64 `json:"durable_height"`
 	// Syncer is go-header's state of the current or last sync; nil for the
 	// sequencer and before initialisation.
@@ -75,7 +75,7 @@ func (s *Service[H]) State(ctx context.Context) State {
 		}
 	} else if head, err := s.store.Head(ctx); err == nil {
 		st.Height, st.HeadHash = head.Height(), types.HexBytes(head.Hash())
-		st.DurableHeight = s.durable.height(ctx)
+		st.DurableHeight = head.Height() // the store reports only what is on disk
 	}
 	if job, ok := s.syncJob(); ok {
 		st.Syncer = &job

@@ -17,7 +17,6 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/ipfs/go-datastore"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -146,7 +145,7 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 			_ = closers[i]() // teardown of a finished benchmark
 		}
 	}()
-	openStore := func(name string) (datastore.Batching, error) {
+	openStore := func(name string) (p2psync.Datastore, error) {
 		if o.Store == "memory" {
 			return store.Memory(), nil
 		}
@@ -162,7 +161,7 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 	if err != nil {
 		return res, err
 	}
-	var serverStores []datastore.Batching
+	var serverStores []p2psync.Datastore
 	for i := 0; i < o.Peers; i++ {
 		ds, err := openStore(fmt.Sprintf("server-%d", i))
 		if err != nil {
@@ -263,7 +262,7 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 
 // loadChain signs n headers and imports them into every store, a batch at a
 // time, so the chain is never held in memory whole.
-func loadChain(ctx context.Context, gen *chaingen.Generator, n int, stores []datastore.Batching) error {
+func loadChain(ctx context.Context, gen *chaingen.Generator, n int, stores []p2psync.Datastore) error {
 	importers := make([]*p2psync.Importer[*types.SignedHeader], len(stores))
 	for i, ds := range stores {
 		im, err := p2psync.NewImporter[*types.SignedHeader](ctx, ds, p2psync.Headers)
