@@ -16,7 +16,6 @@ import (
 	"github.com/headersync/headersync/node"
 	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync"
-	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
 )
 
@@ -44,7 +43,7 @@ func TestCrossCheckCatchesEquivocation(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, client.Start(ctx))
 	t.Cleanup(func() { require.NoError(t, client.Close()) })
-	ds := store.Memory()
+	ds := memStore(t)
 	svcCfg := func(k p2psync.Kind) p2psync.Config {
 		return p2psync.Config{Kind: k, Genesis: gen.Genesis, Sequencer: true, BlockTime: blockTime, Logger: logger}
 	}
@@ -78,7 +77,7 @@ func TestCrossCheckCatchesEquivocation(t *testing.T) {
 	cfg.BlockTime = config.Duration(blockTime)
 	cfg.P2P = loopbackP2P(client.Addrs()[0].String())
 	cfg.API.Listen = "127.0.0.1:0"
-	full, err := node.New(node.Options{Config: cfg, Genesis: gen.Genesis, Identity: newIdentity(t), Datastore: store.Memory(), Logger: logger})
+	full, err := node.New(node.Options{Config: cfg, Genesis: gen.Genesis, Identity: newIdentity(t), Datastore: memStore(t), Logger: logger})
 	require.NoError(t, err)
 	require.NoError(t, full.Start(ctx))
 	t.Cleanup(func() { require.NoError(t, full.Stop(ctx)) })

@@ -16,7 +16,6 @@ import (
 	"github.com/headersync/headersync/config"
 	"github.com/headersync/headersync/internal/testlog"
 	"github.com/headersync/headersync/signstate"
-	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
 )
 
@@ -82,7 +81,7 @@ func threeBlocksThenNext(t *testing.T, c seqChain, ds datastore.Batching, tx str
 func TestRestartRecoversHeaderFromBlock(t *testing.T) {
 	ctx := context.Background()
 	c := newChain(t)
-	ds := store.Memory()
+	ds := memStore(t)
 	n, sh, data := threeBlocksThenNext(t, c, ds, "tx")
 	// The crash: block 4 is stored, its header is not.
 	require.NoError(t, n.seqBlocks.Publish(ctx, types.NewBlock(sh, data)))
@@ -109,7 +108,7 @@ func TestRestartRecoversHeaderFromBlock(t *testing.T) {
 func TestRestartRepublishesJournaledBlock(t *testing.T) {
 	ctx := context.Background()
 	c := newChain(t)
-	ds := store.Memory()
+	ds := memStore(t)
 	n, sh, data := threeBlocksThenNext(t, c, ds, "seen by peers, lost by the store")
 	enc, err := types.NewBlock(sh, data).MarshalBinary()
 	require.NoError(t, err)
@@ -136,7 +135,7 @@ func TestRestartRepublishesJournaledBlock(t *testing.T) {
 func TestRestartRepublishesSignedBlock(t *testing.T) {
 	ctx := context.Background()
 	c := newChain(t)
-	ds := store.Memory()
+	ds := memStore(t)
 	n, sh, data := threeBlocksThenNext(t, c, ds, "signed, then the crash")
 	require.NoError(t, n.Stop(ctx))
 
@@ -157,7 +156,7 @@ func TestRestartRepublishesSignedBlock(t *testing.T) {
 func TestSequencerRefusesToResignAHeight(t *testing.T) {
 	ctx := context.Background()
 	c := newChain(t)
-	ds := store.Memory()
+	ds := memStore(t)
 	n, _, _ := threeBlocksThenNext(t, c, ds, "signed")
 	head, err := n.blocks.Head(ctx)
 	require.NoError(t, err)
@@ -171,7 +170,7 @@ func TestSequencerRefusesToResignAHeight(t *testing.T) {
 func TestSigningStateMigratesFromStoredHead(t *testing.T) {
 	ctx := context.Background()
 	c := newChain(t)
-	ds := store.Memory()
+	ds := memStore(t)
 	n, err := idleSequencer(t, c, ds)
 	require.NoError(t, err)
 	for range 3 {
@@ -195,7 +194,7 @@ func TestSigningStateMigratesFromStoredHead(t *testing.T) {
 func TestStartRefusesHeadersAheadOfBlocks(t *testing.T) {
 	ctx := context.Background()
 	c := newChain(t)
-	ds := store.Memory()
+	ds := memStore(t)
 	n, err := idleSequencer(t, c, ds)
 	require.NoError(t, err)
 	require.NoError(t, n.producer.produce(ctx))

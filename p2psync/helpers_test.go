@@ -22,6 +22,7 @@ import (
 	"github.com/headersync/headersync/internal/testlog"
 	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync"
+	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
 )
 
@@ -247,4 +248,13 @@ func requireSameChain(t *testing.T, s *sequencer, svc *p2psync.Service[*types.Si
 		require.NoError(t, err, "height %d", h)
 		require.Equal(t, s.at(h).Hash(), got.Hash(), "height %d", h)
 	}
+}
+
+// memStore is an in-memory database (pebble on a memory file system),
+// closed when the test ends.
+func memStore(t *testing.T) *store.DB {
+	t.Helper()
+	ds := store.Memory()
+	t.Cleanup(func() { require.NoError(t, ds.Close()) })
+	return ds
 }

@@ -35,17 +35,17 @@ func TestVerifyStore(t *testing.T) {
 		return p2psync.VerifyStore[*types.SignedHeader](ctx, ds, p2psync.Headers, gen.Genesis, trusted)
 	}
 
-	empty, err := verify(store.Memory(), nil)
+	empty, err := verify(memStore(t), nil)
 	require.NoError(t, err)
 	require.True(t, empty.Empty)
 
-	ds := store.Memory()
+	ds := memStore(t)
 	importChain(t, ds, hs)
 	rep, err := verify(ds, nil)
 	require.NoError(t, err)
 	require.Equal(t, p2psync.StoreReport{From: 1, Head: 300}, rep)
 
-	fromTrusted := store.Memory()
+	fromTrusted := memStore(t)
 	importChain(t, fromTrusted, hs[99:])
 	rep, err = verify(fromTrusted, hs[99].Hash())
 	require.NoError(t, err)
@@ -55,7 +55,7 @@ func TestVerifyStore(t *testing.T) {
 	require.ErrorContains(t, err, "corrupt store: the header chain begins at 100: not the expected first header: height 100, expected genesis initial height 1")
 
 	// A missing header in the middle is found.
-	holed := store.Memory()
+	holed := memStore(t)
 	importChain(t, holed, hs)
 	require.NoError(t, holed.Delete(ctx, datastore.NewKey("/headerEx/"+hs[150].Hash().String())))
 	_, err = verify(holed, nil)
@@ -63,7 +63,7 @@ func TestVerifyStore(t *testing.T) {
 	require.ErrorContains(t, err, "corrupt store: header 152: its predecessor "+hex.EncodeToString(hs[150].Hash())+" is not stored")
 
 	// A height index naming the wrong header is found.
-	misindexed := store.Memory()
+	misindexed := memStore(t)
 	importChain(t, misindexed, hs)
 	require.NoError(t, misindexed.Put(ctx, datastore.NewKey("/headerEx/200"), hs[10].Hash()))
 	_, err = verify(misindexed, nil)
@@ -74,7 +74,7 @@ func TestVerifyStore(t *testing.T) {
 	other := newGenerator(t, 10)
 	foreign, err := other.Headers(10)
 	require.NoError(t, err)
-	alien := store.Memory()
+	alien := memStore(t)
 	importChain(t, alien, foreign)
 	_, err = verify(alien, nil)
 	require.ErrorIs(t, err, p2psync.ErrNotSequencerKey)
@@ -87,7 +87,7 @@ func TestVerifyStoreNamesEachThingOnce(t *testing.T) {
 	gen := newGenerator(t, 200)
 	bs, err := gen.Blocks(200)
 	require.NoError(t, err)
-	ds := store.Memory()
+	ds := memStore(t)
 	im, err := p2psync.NewImporter[*types.Block](ctx, ds, p2psync.Blocks)
 	require.NoError(t, err)
 	require.NoError(t, im.Append(ctx, bs...))
@@ -104,7 +104,7 @@ func TestVerifyStoreNamesEachThingOnce(t *testing.T) {
 	other := newGenerator(t, 10)
 	foreign, err := other.Headers(10)
 	require.NoError(t, err)
-	alien := store.Memory()
+	alien := memStore(t)
 	importChain(t, alien, foreign)
 	_, err = p2psync.VerifyStore[*types.SignedHeader](ctx, alien, p2psync.Headers, gen.Genesis, nil)
 	require.ErrorIs(t, err, p2psync.ErrNotSequencerKey)
@@ -132,7 +132,7 @@ func TestVerifyStoreListsUnreadableHeights(t *testing.T) {
 	gen := newGenerator(t, 300)
 	hs, err := gen.Headers(300)
 	require.NoError(t, err)
-	ds := store.Memory()
+	ds := memStore(t)
 	importChain(t, ds, hs)
 	bad := unreadable{Batching: ds, bad: map[datastore.Key]bool{
 		datastore.NewKey("/headerEx/" + hs[99].Hash().String()):  true, // header 100
@@ -165,11 +165,11 @@ func TestCheckStoredEnds(t *testing.T) {
 		return p2psync.CheckStoredEnds[*types.SignedHeader](ctx, ds, p2psync.Headers, gen.Genesis, trusted)
 	}
 
-	require.NoError(t, check(store.Memory(), nil), "an empty store has nothing to disagree with")
-	own := store.Memory()
+	require.NoError(t, check(memStore(t), nil), "an empty store has nothing to disagree with")
+	own := memStore(t)
 	importChain(t, own, hs)
 	require.NoError(t, check(own, nil))
-	fromTrusted := store.Memory()
+	fromTrusted := memStore(t)
 	importChain(t, fromTrusted, hs[9:])
 	require.NoError(t, check(fromTrusted, hs[9].Hash()))
 	require.NoError(t, check(fromTrusted, nil), "a first header not where expected is not checked; the head is")
@@ -177,7 +177,7 @@ func TestCheckStoredEnds(t *testing.T) {
 	other := newGenerator(t, 20)
 	foreign, err := other.Headers(20)
 	require.NoError(t, err)
-	otherKey := store.Memory()
+	otherKey := memStore(t)
 	importChain(t, otherKey, foreign)
 	err = check(otherKey, nil)
 	require.ErrorIs(t, err, p2psync.ErrNotSequencerKey)
@@ -188,7 +188,7 @@ func TestCheckStoredEnds(t *testing.T) {
 	require.NoError(t, err)
 	otherChain, err := otherGen.Headers(20)
 	require.NoError(t, err)
-	wrongChain := store.Memory()
+	wrongChain := memStore(t)
 	importChain(t, wrongChain, otherChain)
 	err = check(wrongChain, nil)
 	require.ErrorIs(t, err, p2psync.ErrWrongChain)

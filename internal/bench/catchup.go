@@ -147,7 +147,9 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 	}()
 	openStore := func(name string) (p2psync.Datastore, error) {
 		if o.Store == "memory" {
-			return store.Memory(), nil
+			ds := store.Memory()
+			closers = append(closers, ds.Close)
+			return ds, nil
 		}
 		ds, err := store.Open(filepath.Join(dir, name))
 		if err != nil {

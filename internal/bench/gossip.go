@@ -85,14 +85,16 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 		}
 		stops = append(stops, client.Close)
 		cfg := p2psync.Config{Kind: p2psync.Headers, Genesis: gen.Genesis, BlockTime: o.BlockTime, Logger: o.Logger}
+		ds := store.Memory()
+		stops = append(stops, ds.Close)
 		var svc *p2psync.Service[*types.SignedHeader]
 		if i == 0 {
-			seq, err = p2psync.NewSequencer[*types.SignedHeader](cfg, client, store.Memory())
+			seq, err = p2psync.NewSequencer[*types.SignedHeader](cfg, client, ds)
 			if seq != nil {
 				svc = seq.Service
 			}
 		} else {
-			svc, err = p2psync.New[*types.SignedHeader](cfg, client, store.Memory())
+			svc, err = p2psync.New[*types.SignedHeader](cfg, client, ds)
 		}
 		if err != nil {
 			return res, err
