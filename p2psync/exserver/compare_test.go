@@ -24,9 +24,9 @@ func TestSameAnswersAsGoHeader(t *testing.T) {
 	connect(t, client, srvHost)
 
 	stores := map[string][]*types.SignedHeader{
-		"full":  chain,      // heights 1..40
-		"based": chain[9:],  // heights 10..40, as after a trusted-hash start
-		"empty": chain[:0],  // no head yet
+		"full":  chain,     // heights 1..40
+		"based": chain[9:], // heights 10..40, as after a trusted-hash start
+		"empty": chain[:0], // no head yet
 	}
 	for name, c := range stores {
 		st := newHeaderStore(t, c)

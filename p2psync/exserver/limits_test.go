@@ -87,6 +87,8 @@ func TestLimitsPerPeerConcurrency(t *testing.T) {
 	requireServed(t, ask(t, b, srvHost.ID(), ProtocolID(chainID), headRequest(t), false))
 	requireRefused(t, ask(t, a, srvHost.ID(), ProtocolID(chainID), headRequest(t), false))
 	require.EqualValues(t, 2, srv.Refused())
+	// The refusal is logged after the stream is reset.
+	eventually(t, func() bool { return logs.count("refusing exchange requests") > 0 }, "the refusal to be logged")
 	require.Equal(t, 1, logs.count("refusing exchange requests"), "a peer's refusals are logged once a minute")
 
 	// Once its requests end, the peer is served again.
