@@ -24,10 +24,12 @@ import (
 //     otherwise the range is cut to end at the head (a partial range).
 //     3. o > to-1 (a = 0 at o >= 2, or a range that wraps past 2^64): go-header's
 //     store refuses the range as invalid: reset.
-//     4. The headers [o, to), OK. A range reaching below the lowest stored
-//     header: NOT_FOUND (go-header's store misses a header and says so);
-//     a store error before any header: reset, except a timeout, which
-//     go-header reports as NOT_FOUND.
+//     4. The headers [o, to), OK, read with one ScanBytes. A range reaching
+//     below the lowest stored header: NOT_FOUND (go-header's store misses a
+//     header and says so); a store error before any header: reset, except
+//     a timeout, which go-header reports as NOT_FOUND; a store error after
+//     some headers: reset. go-header reads a range without a timeout; here
+//     the request timeout (10 s) bounds it too.
 //   - One departure: a = 0 at o = 1 passes step 2 (to-1 = 0 is never
 //     "stored") and go-header then sends the whole chain, however long. Here
 //     it is reset, as a = 0 is at every other stored origin.

@@ -46,7 +46,8 @@ const (
 	stateStopped
 )
 
-// Server answers exchange requests for one protocol from one Store.
+// Server answers exchange requests for one protocol from one Store. Its
+// methods are safe for concurrent use.
 type Server struct {
 	host   host.Host
 	proto  protocol.ID
@@ -128,27 +129,30 @@ func (s *Server) Start(ctx context.Context) error {
 // call before Start and more than once; a later call waits again.
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
-	switch s.state {
-	case stateNew:
-		s.state = stateStopped
-		close(s.idle)
-	case stateStarted:
-		s.state = stateStopped
-		s.host.RemoveStreamHandler(s.proto)
-		s.cancel()
+	was := s.state
+	s.state = stateStopped
+	var inFlight []network.Stream
+	if was != stateStopped {
 		for str := range s.streams {
-			_ = str.Reset()
+			inFlight = append(inFlight, str)
 		}
 		if len(s.streams) == 0 {
 			close(s.idle)
 		}
-		if s.metrics != nil {
-			if err := s.metrics.Unregister(); err != nil {
-				s.log.Debug("unregister exchange server metrics", "err", err)
-			}
-		}
 	}
 	s.mu.Unlock()
+	if was == stateStarted {
+		s.host.RemoveStreamHandler(s.proto)
+		s.cancel()
+		// Outside the lock: a reset writes to the connection, and the
+		// handlers need the lock to leave.
+		for _, str := range inFlight {
+			_ = str.Reset()
+		}
+		if err := s.metrics.Unregister(); err != nil {
+			s.log.Debug("unregister exchange server metrics", "err", err)
+		}
+	}
 	select {
 	case <-s.idle:
 		return nil

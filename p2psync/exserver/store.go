@@ -70,9 +70,12 @@ func (a headerStore[H]) ScanBytes(ctx context.Context, from, to uint64, fn func(
 		}
 		top = a.s.Height()
 	}
-	// go-header's store waits for a height above its head; a scan stops there.
+	// go-header's store waits for a height above its head; a scan stops
+	// there. Height 0 is never stored.
 	to = min(to, top+1)
-	from = max(from, 1)
+	if from == 0 {
+		return nil
+	}
 	for lo := from; lo < to; lo += scanChunk {
 		hi := min(lo+scanChunk, to)
 		hs, err := a.s.GetRange(ctx, lo, hi)
