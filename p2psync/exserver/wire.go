@@ -8,10 +8,15 @@ import (
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
 )
 
+// maxPrefix is the most bytes written around a body: the frame's length,
+// the body's tag and length, the status's tag and value.
+const maxPrefix = 3*binary.MaxVarintLen64 + 2
+
 // writeResponse writes one HeaderResponse exactly as go-header writes it
 // (serde's uvarint length, then gogo-protobuf's encoding: field 1, the body,
 // only if not empty; field 2, the status, only if not zero) without building
-// the message, so a header's bytes are copied once, into w.
+// the message, so a header's bytes are copied once, into w. The framing is
+// appended in w's own buffer: nothing is allocated.
 func writeResponse(w *bufio.Writer, code p2p_pb.StatusCode, body []byte) error {
 	size := 0
 	if len(body) > 0 {
@@ -20,14 +25,17 @@ func writeResponse(w *bufio.Writer, code p2p_pb.StatusCode, body []byte) error {
 	if code != 0 {
 		size += 1 + uvarintLen(uint64(code))
 	}
-	var head [3*binary.MaxVarintLen64 + 2]byte
-	n := binary.PutUvarint(head[:], uint64(size))
-	if len(body) > 0 {
-		head[n] = 0x0a // field 1, length-delimited
-		n++
-		n += binary.PutUvarint(head[n:], uint64(len(body)))
+	if w.Available() < maxPrefix {
+		if err := w.Flush(); err != nil {
+			return err
+		}
 	}
-	if _, err := w.Write(head[:n]); err != nil {
+	buf := binary.AppendUvarint(w.AvailableBuffer(), uint64(size))
+	if len(body) > 0 {
+		buf = append(buf, 0x0a) // field 1, length-delimited
+		buf = binary.AppendUvarint(buf, uint64(len(body)))
+	}
+	if _, err := w.Write(buf); err != nil {
 		return err
 	}
 	if _, err := w.Write(body); err != nil {
@@ -36,11 +44,14 @@ func writeResponse(w *bufio.Writer, code p2p_pb.StatusCode, body []byte) error {
 	if code == 0 {
 		return nil
 	}
-	n = 0
-	head[n] = 0x10 // field 2, varint
-	n++
-	n += binary.PutUvarint(head[n:], uint64(code))
-	_, err := w.Write(head[:n])
+	if w.Available() < maxPrefix {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	buf = append(w.AvailableBuffer(), 0x10) // field 2, varint
+	buf = binary.AppendUvarint(buf, uint64(code))
+	_, err := w.Write(buf)
 	return err
 }
 

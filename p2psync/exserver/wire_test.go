@@ -3,6 +3,7 @@ package exserver
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"testing"
 
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
@@ -33,4 +34,15 @@ func TestUvarintLen(t *testing.T) {
 	for v, n := range map[uint64]int{0: 1, 1: 1, 127: 1, 128: 2, 16383: 2, 16384: 3, 1<<63 - 1: 9, 1 << 63: 10} {
 		require.Equal(t, n, uvarintLen(v), "%d", v)
 	}
+}
+
+func TestWriteResponseAllocatesNothing(t *testing.T) {
+	body := bytes.Repeat([]byte{1}, 245)
+	w := bufio.NewWriterSize(io.Discard, 4096)
+	allocs := testing.AllocsPerRun(1000, func() {
+		if err := writeResponse(w, p2p_pb.StatusCode_OK, body); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Zero(t, allocs)
 }
