@@ -105,14 +105,12 @@ func BenchmarkServeRange(b *testing.B) {
 	startGoHeader(b, srvHost, "go-header", st, 5*time.Second)
 	startServer(b, srvHost, "exserver", FromHeaderStore(st), WithLimits(benchLimits))
 	startServer(b, srvHost, "exserver-raw", newRawStore(b, chain), WithLimits(benchLimits))
-	startServer(b, srvHost, "exserver-raw-256k", newRawStore(b, chain), WithLimits(benchLimits), WithBufferSize(256<<10))
-	startServer(b, srvHost, "exserver-raw-16k", newRawStore(b, chain), WithLimits(benchLimits), WithBufferSize(16<<10))
 
 	var reqs [][]byte
 	for from := 1; from+chunk <= n; from += chunk {
 		reqs = append(reqs, encodeRequest(b, &p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: uint64(from)}, Amount: uint64(chunk)}))
 	}
-	for _, name := range []string{"go-header", "exserver", "exserver-raw", "exserver-raw-256k", "exserver-raw-16k"} {
+	for _, name := range []string{"go-header", "exserver", "exserver-raw"} {
 		b.Run(name, func(b *testing.B) {
 			proto := ProtocolID(name)
 			buf := make([]byte, 32<<10)
