@@ -232,7 +232,8 @@ func (s *Server) handle(str network.Stream) {
 // stream is to be reset.
 func (s *Server) serve(str network.Stream) (int, error) {
 	if err := str.SetReadDeadline(time.Now().Add(s.params.ReadDeadline)); err != nil {
-		return 0, fmt.Errorf("set read deadline: %w", err)
+		// As go-header: a stream without deadlines is still served.
+		s.log.Debug("set read deadline", "err", err)
 	}
 	var req p2p_pb.HeaderRequest
 	if _, err := serde.Read(str, &req); err != nil {
@@ -250,7 +251,7 @@ func (s *Server) serve(str network.Stream) (int, error) {
 		w.Reset(nil)
 		s.bufs.Put(w)
 	}()
-	a := answer{str: str, w: w, deadline: s.params.WriteDeadline}
+	a := answer{str: str, w: w, deadline: s.params.WriteDeadline, log: s.log}
 
 	var (
 		n   int
@@ -278,7 +279,9 @@ func (s *Server) serve(str network.Stream) (int, error) {
 	return n, nil
 }
 
-// serveRange answers a request for amount headers from from >= 1.
+// serveRange answers a request for amount headers from from >= 1. The
+// headers go into the writer as the store yields them: a slow peer holds the
+// store's iterator until the write deadline.
 func (s *Server) serveRange(ctx context.Context, a answer, from, amount uint64) (int, error) {
 	if overLimit(amount) {
 		return 0, fmt.Errorf("%w: %d asked", header.ErrHeadersLimitExceeded, amount)
@@ -294,9 +297,7 @@ func (s *Server) serveRange(ctx context.Context, a answer, from, amount uint64) 
 	case answerNotFound:
 		return 0, a.notFound()
 	}
-	if err := a.setDeadline(); err != nil {
-		return 0, err
-	}
+	a.setDeadline()
 	var (
 		n    uint64
 		werr error
@@ -329,15 +330,16 @@ type answer struct {
 	str      network.Stream
 	w        *bufio.Writer
 	deadline time.Duration
+	log      *slog.Logger
 }
 
 // setDeadline starts the write deadline, as go-header does, once the
 // answer is about to be written.
-func (a answer) setDeadline() error {
+func (a answer) setDeadline() {
 	if err := a.str.SetWriteDeadline(time.Now().Add(a.deadline)); err != nil {
-		return fmt.Errorf("set write deadline: %w", err)
+		// As go-header: a stream without deadlines is still served.
+		a.log.Debug("set write deadline", "err", err)
 	}
-	return nil
 }
 
 // one answers with a single header read from the store.
@@ -346,11 +348,9 @@ func (a answer) one(raw []byte, err error) (int, error) {
 	case errors.Is(err, header.ErrNotFound):
 		return 0, a.notFound()
 	case err != nil:
-		return 0, err
+		return 0, fmt.Errorf("read from store: %w", err)
 	}
-	if err := a.setDeadline(); err != nil {
-		return 0, err
-	}
+	a.setDeadline()
 	if err := writeResponse(a.w, p2p_pb.StatusCode_OK, raw); err != nil {
 		return 0, fmt.Errorf("write header: %w", err)
 	}
@@ -358,9 +358,7 @@ func (a answer) one(raw []byte, err error) (int, error) {
 }
 
 func (a answer) notFound() error {
-	if err := a.setDeadline(); err != nil {
-		return err
-	}
+	a.setDeadline()
 	if err := writeResponse(a.w, p2p_pb.StatusCode_NOT_FOUND, nil); err != nil {
 		return fmt.Errorf("write not found: %w", err)
 	}
