@@ -11,5 +11,8 @@
 //	err = srv.Start(ctx)
 //	defer srv.Stop(ctx)
 //
-// Any go-header store can be served through FromHeaderStore.
+// The server starts no goroutine of its own: libp2p runs one handler per
+// stream, which the server tracks so that Stop can reset the stream and wait
+// for the handler. Any go-header store can be served through
+// FromHeaderStore.
 package exserver
