@@ -3,6 +3,7 @@ package exserver
 import (
 	"context"
 	"io"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,4 +123,38 @@ func TestLifecycle(t *testing.T) {
 
 func TestProtocolID(t *testing.T) {
 	require.EqualValues(t, "/gm/header-ex/v0.0.3", ProtocolID("gm"))
+}
+
+// TestStopUnderLoad stops the server while several peers keep asking for
+// ranges: Stop returns, every handler has returned, and (TestMain) no
+// goroutine is left.
+func TestStopUnderLoad(t *testing.T) {
+	srvHost := newHost(t)
+	srv := startServer(t, srvHost, chainID, FromHeaderStore(newHeaderStore(t, makeChain(t, 600))), WithLimits(benchLimits))
+	req := encodeRequest(t, &p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: 1}, Amount: 512})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	for range 3 {
+		client := newHost(t)
+		connect(t, client, srvHost)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				buf := make([]byte, 32<<10)
+				for ctx.Err() == nil {
+					_, _ = fetch(client, srvHost.ID(), ProtocolID(chainID), req, buf)
+				}
+			}()
+		}
+	}
+	eventually(t, func() bool { return srv.Served() >= 20 }, "requests to be served")
+	begin := time.Now()
+	require.NoError(t, srv.Stop(context.Background()))
+	require.Less(t, time.Since(begin), stopSoon)
+	require.Zero(t, srv.running())
+	cancel()
+	wg.Wait()
 }
