@@ -52,14 +52,14 @@ type Service[H Header[H]] struct {
 	ds  Datastore
 	log *slog.Logger
 
-	store   *headerstore.Store[H]
-	init    *chainInit[H]
-	gate    *gossipGate[H]
-	server  *exchangeServer[H]
-	boot    *bootstrap[H] // nil unless the store began empty and the service syncs
-	follow  *follower[H]  // nil unless the service syncs
-	pub     *publisher[H] // the sequencer's only
-	run     lifecycle
+	store  *headerstore.Store[H]
+	init   *chainInit[H]
+	gate   *gossipGate[H]
+	server *exchangeServer
+	boot   *bootstrap[H] // nil unless the store began empty and the service syncs
+	follow *follower[H]  // nil unless the service syncs
+	pub    *publisher[H] // the sequencer's only
+	run    lifecycle
 }
 
 // lifecycle is what Start begins and Stop ends.
@@ -67,7 +67,7 @@ type lifecycle struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup                // the service's goroutines
 	stops   []func(context.Context) error // components to stop, in start order
-	work    inflight                      // server handlers and gossip validations
+	work    inflight                      // gossip validations running
 	begun   atomic.Bool
 	stopped atomic.Bool
 }
@@ -187,10 +187,10 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 	}
 	s.run.goroutine(runCtx, s.gate.drain)
 
-	if s.server, err = newExchangeServer[H](h, st, networkID, cfg.Limits, &s.run.work, s.log); err != nil {
+	if s.server, err = newExchangeServer(h, st, protocol.ID(cfg.Kind.ProtocolID(chainID)), cfg.Limits, s.log); err != nil {
 		return err
 	}
-	s.run.onStop(s.server.stop)
+	s.run.onStop(s.server.Stop)
 	if hasHead {
 		if err := s.server.start(ctx); err != nil {
 			return err

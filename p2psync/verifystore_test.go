@@ -2,22 +2,21 @@ package p2psync_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/ipfs/go-datastore"
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/headersync/headersync/internal/chaingen"
 	"github.com/headersync/headersync/p2psync"
-	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
 )
 
-func importChain(t *testing.T, ds datastore.Batching, hs []*types.SignedHeader) {
+func importChain(t *testing.T, ds p2psync.Datastore, hs []*types.SignedHeader) {
 	t.Helper()
 	ctx := context.Background()
 	im, err := p2psync.NewImporter[*types.SignedHeader](ctx, ds, p2psync.Headers)
@@ -31,7 +30,7 @@ func TestVerifyStore(t *testing.T) {
 	gen := newGenerator(t, 300)
 	hs, err := gen.Headers(300)
 	require.NoError(t, err)
-	verify := func(ds datastore.Batching, trusted []byte) (p2psync.StoreReport, error) {
+	verify := func(ds p2psync.Datastore, trusted []byte) (p2psync.StoreReport, error) {
 		return p2psync.VerifyStore[*types.SignedHeader](ctx, ds, p2psync.Headers, gen.Genesis, trusted)
 	}
 
@@ -57,18 +56,18 @@ func TestVerifyStore(t *testing.T) {
 	// A missing header in the middle is found.
 	holed := memStore(t)
 	importChain(t, holed, hs)
-	require.NoError(t, holed.Delete(ctx, datastore.NewKey("/headerEx/"+hs[150].Hash().String())))
+	require.NoError(t, holed.Pebble().Delete(heightKey("headerEx", 151), pebble.Sync))
 	_, err = verify(holed, nil)
 	require.ErrorIs(t, err, p2psync.ErrCorruptStore)
-	require.ErrorContains(t, err, "corrupt store: header 152: its predecessor "+hex.EncodeToString(hs[150].Hash())+" is not stored")
+	require.ErrorContains(t, err, "corrupt store: header 151: not stored, though the chain runs from 1 to 300")
 
-	// A height index naming the wrong header is found.
+	// A hash index naming the wrong height is found.
 	misindexed := memStore(t)
 	importChain(t, misindexed, hs)
-	require.NoError(t, misindexed.Put(ctx, datastore.NewKey("/headerEx/200"), hs[10].Hash()))
+	require.NoError(t, misindexed.Pebble().Set(indexKey("headerEx", hs[199].Hash()), binary.BigEndian.AppendUint64(nil, 11), pebble.Sync))
 	_, err = verify(misindexed, nil)
 	require.ErrorIs(t, err, p2psync.ErrCorruptStore)
-	require.Contains(t, err.Error(), "height index at 200")
+	require.Contains(t, err.Error(), "hash index names height 11 for "+hex.EncodeToString(hs[199].Hash())+", stored at 200")
 
 	// Another sequencer's chain is not this chain.
 	other := newGenerator(t, 10)
@@ -92,11 +91,11 @@ func TestVerifyStoreNamesEachThingOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, im.Append(ctx, bs...))
 	require.NoError(t, im.Close(ctx))
-	require.NoError(t, ds.Delete(ctx, datastore.NewKey("/blockEx/"+bs[150].Hash().String())))
+	require.NoError(t, ds.Pebble().Delete(heightKey("blockEx", 151), pebble.Sync))
 
 	_, err = p2psync.VerifyStore[*types.Block](ctx, ds, p2psync.Blocks, gen.Genesis, nil)
 	require.ErrorIs(t, err, p2psync.ErrCorruptStore)
-	require.ErrorContains(t, err, "corrupt store: block 152: its predecessor")
+	require.ErrorContains(t, err, "corrupt store: block 151: not stored")
 	for _, twice := range []string{"header header", "block header", "block block"} {
 		require.NotContains(t, err.Error(), twice)
 	}
@@ -111,49 +110,6 @@ func TestVerifyStoreNamesEachThingOnce(t *testing.T) {
 	require.Equal(t, 1, strings.Count(err.Error(), "header 10"), err.Error())
 }
 
-// unreadable is a datastore whose reads of some keys fail as a corrupt
-// disk's do.
-type unreadable struct {
-	datastore.Batching
-	bad map[datastore.Key]bool
-}
-
-func (u unreadable) Get(ctx context.Context, k datastore.Key) ([]byte, error) {
-	if u.bad[k] {
-		return nil, &store.CorruptError{Key: k, Err: errors.New("checksum mismatch")}
-	}
-	return u.Batching.Get(ctx, k)
-}
-
-// Heights that cannot be read are all listed, and the chain around them is
-// still checked: one run of check names every damaged height.
-func TestVerifyStoreListsUnreadableHeights(t *testing.T) {
-	ctx := context.Background()
-	gen := newGenerator(t, 300)
-	hs, err := gen.Headers(300)
-	require.NoError(t, err)
-	ds := memStore(t)
-	importChain(t, ds, hs)
-	bad := unreadable{Batching: ds, bad: map[datastore.Key]bool{
-		datastore.NewKey("/headerEx/" + hs[99].Hash().String()):  true, // header 100
-		datastore.NewKey("/headerEx/" + hs[100].Hash().String()): true, // header 101
-		datastore.NewKey("/headerEx/" + hs[199].Hash().String()): true, // header 200
-		datastore.NewKey("/headerEx/250"):                        true, // the index of 250
-	}}
-	rep, err := p2psync.VerifyStore[*types.SignedHeader](ctx, bad, p2psync.Headers, gen.Genesis, nil)
-	require.ErrorIs(t, err, p2psync.ErrCorruptStore)
-	require.ErrorIs(t, err, store.ErrCorrupt, "the first read error is wrapped")
-	require.Equal(t, []uint64{100, 101, 200, 250}, rep.Unreadable)
-	require.Equal(t, uint64(1), rep.From, "checked down to genesis around the damage")
-	require.Equal(t, uint64(300), rep.Head)
-	require.ErrorContains(t, err, "corrupt store: cannot read headers 100, 101, 200, 250: cannot read the height index at 250: store corrupt: read /headerEx/250")
-
-	// A broken rule below the damage is still found.
-	require.NoError(t, ds.Put(ctx, datastore.NewKey("/headerEx/50"), hs[10].Hash()))
-	_, err = p2psync.VerifyStore[*types.SignedHeader](ctx, bad, p2psync.Headers, gen.Genesis, nil)
-	require.ErrorContains(t, err, "height index at 50")
-}
-
 // CheckStoredEnds refuses a store whose chain the genesis does not name,
 // saying which key signed it and which the genesis expects.
 func TestCheckStoredEnds(t *testing.T) {
@@ -161,7 +117,7 @@ func TestCheckStoredEnds(t *testing.T) {
 	gen := newGenerator(t, 20)
 	hs, err := gen.Headers(20)
 	require.NoError(t, err)
-	check := func(ds datastore.Batching, trusted []byte) error {
+	check := func(ds p2psync.Datastore, trusted []byte) error {
 		return p2psync.CheckStoredEnds[*types.SignedHeader](ctx, ds, p2psync.Headers, gen.Genesis, trusted)
 	}
 
@@ -193,4 +149,13 @@ func TestCheckStoredEnds(t *testing.T) {
 	err = check(wrongChain, nil)
 	require.ErrorIs(t, err, p2psync.ErrWrongChain)
 	require.ErrorContains(t, err, `chain "other", expected "gm"`)
+}
+
+// heightKey and indexKey are the new store's keys (store/headerstore).
+func heightKey(prefix string, height uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte("/"+prefix+"/v2/h/"), height)
+}
+
+func indexKey(prefix string, hash []byte) []byte {
+	return append([]byte("/"+prefix+"/v2/x/"), hash...)
 }
