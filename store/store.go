@@ -125,11 +125,39 @@ func pebbleOptions(o options) *pebble.Options {
 		DataCorruption:  reportOnce(o.log),
 		BackgroundError: backgroundError(o.log),
 	}}
-	// Bloom filters let a point read — every header a peer asks for by hash
-	// is one — skip the levels that do not hold its key.
+	// Bloom filters let a point read — a header asked for by hash is two:
+	// the hash index, then the header — skip the tables without its key.
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
+	// The header stores append in height order and read ranges. What pebble
+	// rewrites is the hash index (random keys) and, with it, every table a
+	// flush overlaps: each flush holds a run of new heights and index
+	// entries spread over the whole index. Fewer, larger flushes and L0
+	// compactions rewrite the index less often. Measured with
+	// store/headerstore's BenchmarkPebbleOptions, 1 000 000 signed headers
+	// appended 512 at a time (tables about 218 B/header; bytes written are
+	// WAL + flushes + compactions):
+	//
+	//	options                              written B/header  / tables
+	//	pebble's (4 MiB memtable, L0 4)      1324-1352          6.1-6.2x
+	//	64 MiB memtable                       921               4.2x
+	//	32 MiB memtable, L0 threshold 8       950               4.4x
+	//	64 MiB memtable, L0 threshold 8       705               3.2x
+	//
+	// 346 B/header of that is the write-ahead log, the price of a synced
+	// append. Time per append did not differ beyond the noise of a shared
+	// machine. The memtable is allocated outside the Go heap (cgo) and pebble
+	// grows it to full size only under a sustained write load.
+	//
+	// Compression stays Snappy: signatures and hashes do not compress, but
+	// the signer key, proposer address and chain ID repeat in every header,
+	// so tables are 35% smaller than uncompressed (333 B/header). In one run
+	// of 200 000 headers, uncompressed appends were not faster, and zstd
+	// made tables 9% smaller for about 20% more time per append.
+	opts.MemTableSize = 64 << 20
+	opts.L0CompactionThreshold = 8
+	opts.L0StopWritesThreshold = 24
 	if o.tune != nil {
 		o.tune(opts)
 	}

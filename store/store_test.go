@@ -3,6 +3,8 @@ package store_test
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
@@ -87,4 +89,41 @@ func TestCloseTwice(t *testing.T) {
 	again, err := store.Open(dir)
 	require.NoError(t, err, "the lock was released")
 	require.NoError(t, again.Close())
+}
+
+// A memory database runs the code a database on disk runs: the datastore
+// and pebble beneath it see the same keys, and pebble's metrics count
+// writes.
+func TestMemoryIsPebble(t *testing.T) {
+	ctx := context.Background()
+	db := store.Memory()
+	defer db.Close()
+	require.NoError(t, db.Put(ctx, key, []byte("v")))
+	v, closer, err := db.Pebble().Get([]byte(key.String()))
+	require.NoError(t, err)
+	require.Equal(t, []byte("v"), v)
+	require.NoError(t, closer.Close())
+
+	written, _ := db.DiskStats()
+	require.NotZero(t, written, "the write-ahead log counts")
+}
+
+func TestDiskStats(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(t.TempDir())
+	require.NoError(t, err)
+	defer db.Close()
+	w0, _ := db.DiskStats()
+	b, err := db.Batch(ctx)
+	require.NoError(t, err)
+	for i := range 1000 {
+		v := make([]byte, 1000) // random: pebble compresses the tables
+		_, _ = rand.Read(v)
+		require.NoError(t, b.Put(ctx, datastore.NewKey(fmt.Sprintf("/k/%06d", i)), v))
+	}
+	require.NoError(t, b.Commit(ctx))
+	require.NoError(t, db.Pebble().Flush())
+	written, size := db.DiskStats()
+	require.GreaterOrEqual(t, written-w0, uint64(2*1000*1000), "the log and the flushed table")
+	require.Greater(t, size, uint64(0))
 }

@@ -35,6 +35,11 @@ func newKeyspace(prefix string) (keyspace, error) {
 	}, nil
 }
 
+// oldHead is go-header's head record, "/<prefix>/head" (its store/keys.go).
+func (k keyspace) oldHead() []byte {
+	return append(bytes.Clone(k.root), "head"...)
+}
+
 func (k keyspace) heightKey(height uint64) []byte {
 	return binary.BigEndian.AppendUint64(bytes.Clone(k.height), height)
 }

@@ -18,6 +18,10 @@ var (
 	ErrAlreadyInitialized = errors.New("headerstore: already initialized")
 	// ErrInvalidRange: a range whose end is not above its start.
 	ErrInvalidRange = errors.New("headerstore: invalid range")
+	// ErrNeedsMigration: the database holds go-header's layout of the store
+	// (its head record) and no meta record of this one: run Migrate first,
+	// or the store would begin empty beside the old headers.
+	ErrNeedsMigration = errors.New("headerstore: the store is in go-header's layout; migrate it first")
 	// ErrCorrupt: a record of the store cannot be decoded, or contradicts
 	// another (a header stored at a height other than its own).
 	ErrCorrupt = errors.New("headerstore: corrupt record")
@@ -76,7 +80,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // New opens the store kept under prefix ("headerEx", "blockEx") in db,
-// reading its bounds and head. The store does not own db: closing db is the
+// reading its bounds and head; ErrNeedsMigration if only go-header's
+// layout is there. The store does not own db: closing db is the
 // caller's, after the store's last use.
 func New[H header.Header[H]](db *pebble.DB, prefix string, opts ...Option) (*Store[H], error) {
 	p := DefaultParameters()
@@ -107,7 +112,14 @@ func (s *Store[H]) load() (*bounds[H], error) {
 	raw, err := s.getCopy(s.keys.meta)
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
-		return &bounds[H]{}, nil
+		_, err := s.getCopy(s.keys.oldHead())
+		switch {
+		case errors.Is(err, pebble.ErrNotFound):
+			return &bounds[H]{}, nil
+		case err != nil:
+			return nil, fmt.Errorf("look for the old layout: %w", err)
+		}
+		return nil, ErrNeedsMigration
 	case err != nil:
 		return nil, fmt.Errorf("read meta: %w", err)
 	}
@@ -222,7 +234,8 @@ func (s *Store[H]) read(height uint64) (H, error) {
 
 // GetByHeight returns the header at height. For a height above the head it
 // waits until that height is appended or ctx ends, as go-header's store
-// does. Height 0, and heights below the base, are header.ErrNotFound.
+// does. Height 0, and heights below the base, are header.ErrNotFound
+// (go-header's store answers 0 with an error of its own).
 func (s *Store[H]) GetByHeight(ctx context.Context, height uint64) (H, error) {
 	var zero H
 	if height == 0 {
@@ -270,7 +283,8 @@ func (s *Store[H]) GetRangeByHeight(ctx context.Context, from H, to uint64) ([]H
 
 // GetRange returns the headers [from, to). Like go-header's store it waits
 // until to-1 is stored (or ctx ends); a range that begins below the base is
-// header.ErrNotFound, and one that is empty or reversed is ErrInvalidRange.
+// header.ErrNotFound, and one that is empty or reversed is ErrInvalidRange
+// (go-header's store waits forever for a range that ends at 0).
 func (s *Store[H]) GetRange(ctx context.Context, from, to uint64) ([]H, error) {
 	if from >= to {
 		return nil, fmt.Errorf("%w: [%d, %d)", ErrInvalidRange, from, to)

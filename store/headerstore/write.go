@@ -94,6 +94,12 @@ func (s *Store[H]) commit(ctx context.Context, m meta, headers []H) error {
 	return nil
 }
 
+// Backward fill (the light-window issue) belongs beside Append: a method
+// that takes headers ending at Base()-1, checks that the base header
+// verifies against the last of them and that each links to the one below
+// it, and commits them with meta{base: their lowest height, head: unchanged}
+// through commit's batch, under s.mu. Nothing else in the layout changes.
+
 // deleteChunk bounds the headers one DeleteBelow batch removes, so that a
 // large deletion does not build one huge batch of index deletions.
 const deleteChunk = 16 << 10
