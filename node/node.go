@@ -45,8 +45,7 @@ type Options struct {
 
 // SyncTuning exposes the sync services' tuning knobs, for benchmarks.
 type SyncTuning struct {
-	RequestSize    uint64
-	WriteBatchSize int
+	RequestSize uint64
 }
 
 // Node is one headersync node: the libp2p client, the header sync service,
@@ -259,7 +258,6 @@ func (n *Node) startServices(ctx context.Context, recoverTo uint64) error {
 		RecoverTo:      recoverTo,
 		BlockTime:      time.Duration(n.cfg.BlockTime),
 		RequestSize:    n.opts.Sync.RequestSize,
-		WriteBatchSize: n.opts.Sync.WriteBatchSize,
 	}
 	// One reputation for both services: a peer banned by one is banned
 	// by the other.
