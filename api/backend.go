@@ -74,15 +74,9 @@ type PeerStatus struct {
 	// Chain is set when the peer runs another chain than this node.
 	Chain string `json:"chain,omitempty"`
 	// Services says, per sync service ("header", "block"), whether the
-	// peer serves its exchange and how this node rates it.
-	Services map[string]PeerService `json:"services"`
-}
-
-// PeerService is one sync service's view of a peer.
-type PeerService struct {
-	Serves  bool `json:"serves"`  // announced the service's exchange protocol
-	Strikes int  `json:"strikes"` // recent failures to answer
-	Banned  bool `json:"banned"`  // banned for misbehaviour
+	// peer serves its exchange and how this node rates it: the service's
+	// own view, served as it is.
+	Services map[string]p2psync.PeerState `json:"services"`
 }
 
 // CrossCheckStatus reports how far blocks have been checked against headers.

@@ -41,7 +41,7 @@ var (
 )
 
 // Server is the HTTP API of one node. Build it with New, then Start and Stop
-// it once each.
+// it once each; it follows the lifecycle contract (README, "Lifecycle").
 type Server struct {
 	addr    string
 	backend Backend

@@ -6,13 +6,18 @@ import (
 	"net"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/headersync/headersync/api"
 	"github.com/headersync/headersync/internal/testlog"
 	"github.com/headersync/headersync/types"
 )
+
+// stopDeadline bounds how long a Stop may take in these tests.
+const stopDeadline = 10 * time.Second
 
 func TestNewRejectsBadAddr(t *testing.T) {
 	for _, addr := range []string{"", "127.0.0.1", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:65536", "127.0.0.1:-1", "http://127.0.0.1:1"} {
@@ -104,8 +109,51 @@ func TestStopEndsStuckRequest(t *testing.T) {
 	// An expired context makes the graceful part give up at once.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
+	began := time.Now()
 	err = srv.Stop(ctx)
 	require.ErrorIs(t, err, context.Canceled)
-	require.Error(t, <-reqDone, "the stuck request fails rather than hangs")
+	require.Less(t, time.Since(began), stopDeadline, "Stop outlived its context")
+	select {
+	case err := <-reqDone:
+		require.Error(t, err, "the stuck request fails rather than hangs")
+	case <-time.After(stopDeadline):
+		t.Fatal("the stuck request still hangs after Stop")
+	}
+	require.NoError(t, srv.Stop(context.Background()))
+}
+
+// Stop gives in-flight requests until its deadline, then returns promptly
+// with an error wrapping context.DeadlineExceeded.
+func TestStopDeadlineWithStuckRequest(t *testing.T) {
+	b := &blockingBackend{fakeBackend: newFakeBackend(t, 1), entered: make(chan struct{})}
+	srv, err := api.New("127.0.0.1:0", b, nil, testlog.New(t, slog.LevelDebug))
+	require.NoError(t, err)
+	require.NoError(t, srv.Start(context.Background()))
+	client := newClient(t, "http://"+srv.Addr())
+	reqDone := make(chan error, 1)
+	go func() {
+		_, err := client.Header(context.Background(), "1")
+		reqDone <- err
+	}()
+	<-b.entered
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	require.ErrorIs(t, srv.Stop(ctx), context.DeadlineExceeded)
+	require.Less(t, time.Since(began), stopDeadline, "Stop outlived its context")
+	require.Error(t, <-reqDone)
+}
+
+// A failed Start leaves nothing running: Stop afterwards has nothing to do.
+func TestFailedStartLeavesNothingRunning(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	srv, err := api.New(taken.Addr().String(), newFakeBackend(t, 1), nil, nil)
+	require.NoError(t, err)
+	require.ErrorIs(t, srv.Start(context.Background()), api.ErrAddrInUse)
+	goleak.VerifyNone(t)
 	require.NoError(t, srv.Stop(context.Background()))
 }

@@ -13,6 +13,8 @@ const (
 	expectListen = "a multiaddr such as /ip4/0.0.0.0/tcp/26656 or /ip4/127.0.0.1/udp/26656/quic-v1"
 	expectSeed   = "a multiaddr with a peer ID, such as /ip4/127.0.0.1/tcp/26656/p2p/12D3KooW..."
 	expectPeer   = "a peer ID (12D3KooW...) or a multiaddr ending in /p2p/<peer ID>"
+	// The node's host has only TCP and QUIC, and listens on IP addresses.
+	expectTransport = "an IP address with TCP or QUIC (quic-v1), such as /ip4/0.0.0.0/tcp/26656"
 )
 
 // DefaultListenAddress is where a node listens when the configuration names
@@ -52,7 +54,8 @@ func (c P2PConfig) Validate() error {
 	return err
 }
 
-// ListenMultiaddrs parses ListenAddress.
+// ListenMultiaddrs parses ListenAddress: IP addresses with TCP or QUIC,
+// naming no peer.
 func (c P2PConfig) ListenMultiaddrs() ([]ma.Multiaddr, error) {
 	if len(c.ListenAddress) == 0 {
 		return nil, fieldErr("p2p.listen_address", "", expectListen, errors.New("no address given"))
@@ -67,9 +70,31 @@ func (c P2PConfig) ListenMultiaddrs() ([]ma.Multiaddr, error) {
 		if _, err := addr.ValueForProtocol(ma.P_P2P); err == nil {
 			return nil, fieldErr(field, s, expectListen, errors.New("a listen address must not name a peer"))
 		}
+		if !supportedTransport(addr) {
+			return nil, fieldErr(field, s, expectTransport, errors.New("unsupported transport"))
+		}
 		out = append(out, addr)
 	}
 	return out, nil
+}
+
+// supportedTransport reports whether the node's host, having only TCP and
+// QUIC, can listen on a: checked here so that the mistake is reported with
+// its field name rather than as a libp2p error at start.
+func supportedTransport(a ma.Multiaddr) bool {
+	var tcp, quic, other bool
+	for _, c := range a {
+		switch c.Code() {
+		case ma.P_IP4, ma.P_IP6, ma.P_UDP:
+		case ma.P_TCP:
+			tcp = true
+		case ma.P_QUIC_V1:
+			quic = true
+		default:
+			other = true
+		}
+	}
+	return (tcp || quic) && !other
 }
 
 // SeedAddrInfos parses Seeds. Several addresses of the same peer are merged

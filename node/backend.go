@@ -35,10 +35,10 @@ func (n *Node) Status(ctx context.Context) api.Status {
 		ps := api.PeerStatus{
 			ID: p.ID.String(), Direction: p.Direction, Addr: p.Addr.String(), ConnectedSince: p.ConnectedSince,
 			LatencyMS: float64(p.Latency.Microseconds()) / 1000, Chain: p.Chain,
-			Services: map[string]api.PeerService{string(p2psync.Headers): peerService(n.headers.PeerState(p.ID))},
+			Services: map[string]p2psync.PeerState{string(p2psync.Headers): n.headers.PeerState(p.ID)},
 		}
 		if n.blocks != nil {
-			ps.Services[string(p2psync.Blocks)] = peerService(n.blocks.PeerState(p.ID))
+			ps.Services[string(p2psync.Blocks)] = n.blocks.PeerState(p.ID)
 		}
 		st.Peers = append(st.Peers, ps)
 	}
@@ -57,13 +57,9 @@ func (n *Node) Status(ctx context.Context) api.Status {
 		}
 	}
 	if n.producer != nil {
-		st.Sequencer = n.producer.status()
+		st.Sequencer = sequencerStatus(n.producer)
 	}
 	return st
-}
-
-func peerService(s p2psync.PeerState) api.PeerService {
-	return api.PeerService{Serves: s.Serves, Strikes: s.Strikes, Banned: s.Banned}
 }
 
 // HeadHeader returns the stored head header.
@@ -124,5 +120,42 @@ func (n *Node) SubmitTx(ctx context.Context, tx []byte) (int, error) {
 	if n.cfg.Role != config.RoleSequencer || n.producer == nil {
 		return 0, fmt.Errorf("%w: this is a %s node", api.ErrNotSequencer, n.cfg.Role)
 	}
-	return n.producer.pool.add(ctx, tx)
+	pending, err := n.producer.pool.add(ctx, tx)
+	return pending, submitError(err)
+}
+
+// submitError maps the queue's errors onto the api's kinds, which decide
+// the HTTP status, keeping their text; other errors pass unchanged.
+func submitError(err error) error {
+	for _, m := range []struct{ own, api error }{
+		{ErrEmptyTx, api.ErrEmptyTx},
+		{ErrTxTooLarge, api.ErrTxTooLarge},
+		{ErrQueueFull, api.ErrQueueFull},
+	} {
+		if errors.Is(err, m.own) {
+			return &kindError{err: err, kind: m.api}
+		}
+	}
+	return err
+}
+
+// kindError is err, also matching kind with errors.Is.
+type kindError struct{ err, kind error }
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return []error{e.err, e.kind} }
+
+// sequencerStatus reports production for the API.
+func sequencerStatus(p *producer) *api.SequencerStatus {
+	st := &api.SequencerStatus{Produced: p.produced.Load(), PendingTxs: p.pool.len()}
+	if p.guard != nil {
+		st.SignedHeight = p.guard.Height()
+		if p.recovering.Load() {
+			st.WaitingForHeight = st.SignedHeight - 1
+		}
+	}
+	if msg := p.halted.Load(); msg != nil {
+		st.Halted = *msg
+	}
+	return st
 }

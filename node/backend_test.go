@@ -25,3 +25,22 @@ func TestCorruptAt(t *testing.T) {
 	require.Equal(t, notFound, corruptAt("height 9", notFound))
 	require.NoError(t, corruptAt("height 1", nil))
 }
+
+// The queue's errors reach the API as its kinds, which decide the HTTP
+// status, with their text unchanged.
+func TestSubmitErrorMapsQueueErrors(t *testing.T) {
+	for _, tc := range []struct{ own, api error }{
+		{ErrEmptyTx, api.ErrEmptyTx},
+		{ErrTxTooLarge, api.ErrTxTooLarge},
+		{ErrQueueFull, api.ErrQueueFull},
+	} {
+		err := fmt.Errorf("%w: details", tc.own)
+		got := submitError(err)
+		require.ErrorIs(t, got, tc.own)
+		require.ErrorIs(t, got, tc.api)
+		require.Equal(t, err.Error(), got.Error())
+	}
+	other := errors.New("disk on fire")
+	require.Equal(t, other, submitError(other))
+	require.NoError(t, submitError(nil))
+}

@@ -14,7 +14,6 @@ import (
 	"github.com/celestiaorg/go-header"
 	"github.com/ipfs/go-datastore"
 
-	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
 )
@@ -43,8 +42,8 @@ var checkedHeightKey = datastore.NewKey("/crosscheck/height")
 // crossChecker walks the heights both stores hold, in order, comparing each
 // block with the header of its height.
 type crossChecker struct {
-	headers     *p2psync.Service[*types.SignedHeader]
-	blocks      *p2psync.Service[*types.Block]
+	headers     syncedChain[*types.SignedHeader]
+	blocks      syncedChain[*types.Block]
 	ds          datastore.Datastore
 	genesis     *types.Genesis
 	trustedHash header.Hash

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	ma "github.com/multiformats/go-multiaddr"
 	"github.com/stretchr/testify/require"
 
 	"github.com/headersync/headersync/config"
@@ -39,10 +40,10 @@ func TestCrossCheckCatchesEquivocation(t *testing.T) {
 	require.NoError(t, err)
 
 	// The equivocating sequencer runs bare sync services.
-	client, err := p2p.NewClient(loopbackP2P(), newIdentity(t), "gm", nil, logger)
+	client, err := p2p.New(p2p.Config{Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}}, newIdentity(t), "gm", nil, logger)
 	require.NoError(t, err)
 	require.NoError(t, client.Start(ctx))
-	t.Cleanup(func() { require.NoError(t, client.Close()) })
+	t.Cleanup(func() { require.NoError(t, client.Stop(ctx)) })
 	ds := memStore(t)
 	svcCfg := func(k p2psync.Kind) p2psync.Config {
 		return p2psync.Config{Kind: k, Genesis: gen.Genesis, Sequencer: true, BlockTime: blockTime, Logger: logger}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -12,7 +13,6 @@ import (
 	"github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/query"
 
-	"github.com/headersync/headersync/api"
 	"github.com/headersync/headersync/types"
 )
 
@@ -26,6 +26,19 @@ const (
 	// maxQueuedBytes and maxQueuedTxs bound the queue's memory.
 	maxQueuedBytes = 64 << 20
 	maxQueuedTxs   = 100_000
+)
+
+// Errors of the transaction queue, for the callers of Node.SubmitTx to
+// test. The node's API backend maps each onto the api's kind of error,
+// which decides the HTTP status (see submitError).
+var (
+	// ErrEmptyTx: a transaction has no bytes.
+	ErrEmptyTx = errors.New("empty transaction")
+	// ErrTxTooLarge: a transaction is over MaxTxSize, so it fits no block.
+	ErrTxTooLarge = errors.New("transaction too large")
+	// ErrQueueFull: the queue is at its limit; the transaction may be
+	// submitted again once blocks have taken from it.
+	ErrQueueFull = errors.New("transaction queue full")
 )
 
 // mempoolPrefix keys the queued transactions in the node's datastore, each
@@ -126,14 +139,14 @@ func parseMempoolKey(key string) (uint64, error) {
 func (m *mempool) add(ctx context.Context, tx []byte) (int, error) {
 	switch {
 	case len(tx) == 0:
-		return 0, api.ErrEmptyTx
+		return 0, ErrEmptyTx
 	case len(tx) > MaxTxSize:
-		return 0, fmt.Errorf("%w: %d bytes, at most %d", api.ErrTxTooLarge, len(tx), MaxTxSize)
+		return 0, fmt.Errorf("%w: %d bytes, at most %d", ErrTxTooLarge, len(tx), MaxTxSize)
 	}
 	m.mu.Lock()
 	if queued := len(m.txs) + len(m.waiting); queued >= m.maxTxs || m.bytes+len(tx) > m.maxBytes {
 		m.mu.Unlock()
-		return 0, fmt.Errorf("%w: %d transactions, %d bytes queued", api.ErrQueueFull, queued, m.bytes)
+		return 0, fmt.Errorf("%w: %d transactions, %d bytes queued", ErrQueueFull, queued, m.bytes)
 	}
 	a := &pendingAdd{queuedTx: queuedTx{seq: m.next, tx: append([]byte(nil), tx...)}}
 	m.next++

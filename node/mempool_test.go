@@ -12,7 +12,6 @@ import (
 	"github.com/ipfs/go-datastore"
 	"github.com/stretchr/testify/require"
 
-	"github.com/headersync/headersync/api"
 	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
 )
@@ -69,9 +68,9 @@ func TestMempoolTakeAndPutBack(t *testing.T) {
 	_, _, m := newPebbleMempool(t)
 	ctx := context.Background()
 	_, err := m.add(ctx, nil)
-	require.ErrorIs(t, err, api.ErrEmptyTx)
+	require.ErrorIs(t, err, ErrEmptyTx)
 	_, err = m.add(ctx, make([]byte, MaxTxSize+1))
-	require.ErrorIs(t, err, api.ErrTxTooLarge)
+	require.ErrorIs(t, err, ErrTxTooLarge)
 	for i := 0; i < 3; i++ {
 		n, err := m.add(ctx, []byte{byte(i), 1, 2})
 		require.NoError(t, err)
@@ -142,17 +141,17 @@ func TestMempoolLimitsAfterReplay(t *testing.T) {
 			m.maxTxs, m.maxBytes = tc.maxTxs, tc.maxBytes
 			addAll(t, m, "a", "b", "c")
 			_, err := m.add(ctx, []byte("d"))
-			require.ErrorIs(t, err, api.ErrQueueFull)
+			require.ErrorIs(t, err, ErrQueueFull)
 
 			ds, m = reopen(t, dir, ds)
 			m.maxTxs, m.maxBytes = tc.maxTxs, tc.maxBytes
 			_, err = m.add(ctx, []byte("d"))
-			require.ErrorIs(t, err, api.ErrQueueFull, "the replayed queue is as full as before")
+			require.ErrorIs(t, err, ErrQueueFull, "the replayed queue is as full as before")
 
 			require.NoError(t, m.commitBlock(ctx, journalKey, []byte("block"), m.take(1)))
 			addAll(t, m, "d")
 			_, err = m.add(ctx, []byte("e"))
-			require.ErrorIs(t, err, api.ErrQueueFull)
+			require.ErrorIs(t, err, ErrQueueFull)
 
 			_, m = reopen(t, dir, ds)
 			require.Equal(t, []string{"b", "c", "d"}, queued(m))

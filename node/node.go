@@ -14,12 +14,29 @@ import (
 
 	"github.com/headersync/headersync/api"
 	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/internal/every"
+	"github.com/headersync/headersync/internal/p2pconf"
 	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/p2psync/peers"
 	"github.com/headersync/headersync/signstate"
 	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
+)
+
+const (
+	// failedStartCleanup bounds the stop of what a failed Start had started.
+	failedStartCleanup = 10 * time.Second
+	// lateStop bounds each component's stop once Stop's caller has given up.
+	lateStop = 10 * time.Second
+)
+
+// Lifecycle errors.
+var (
+	// ErrAlreadyStarted is returned by a second Start.
+	ErrAlreadyStarted = errors.New("node already started")
+	// ErrStopped is returned by Start after Stop.
+	ErrStopped = errors.New("node stopped")
 )
 
 // Options assemble a Node; FromHome reads them from a home directory.
@@ -50,7 +67,8 @@ type SyncTuning struct {
 
 // Node is one headersync node: the libp2p client, the header sync service,
 // the block sync service (sequencer and full nodes), the block producer
-// (sequencer), the block/header cross-check (full) and the HTTP API.
+// (sequencer), the block/header cross-check (full) and the HTTP API. It
+// follows the lifecycle contract (README, "Lifecycle").
 type Node struct {
 	opts    Options
 	cfg     config.NodeConfig
@@ -69,14 +87,14 @@ type Node struct {
 	checker    *crossChecker // full only
 	api        *api.Server
 
-	mu      sync.Mutex
-	started bool
-	running bool // Start succeeded: only then is "node stopped" news
-	stopped bool
-	done    chan struct{} // closed by Stop
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	stops   []func(context.Context) error // in start order
+	mu       sync.Mutex
+	started  bool
+	running  bool          // Start succeeded: only then is "node stopped" news
+	stopDone chan struct{} // made by the first Stop, closed when its teardown ends
+	stopErr  error         // the teardown's error, written before stopDone closes
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stops    []func(context.Context) error // in start order
 }
 
 // New checks the options and builds a node; it starts nothing.
@@ -113,34 +131,43 @@ func New(o Options) (*Node, error) {
 	if o.DataDir == "" && o.Datastore == nil {
 		return nil, errors.New("new node: no data dir or datastore")
 	}
-	client, err := p2p.NewClient(cfg.P2P, o.Identity, cfg.ChainID, nil, o.Logger.With("component", "p2p"),
+	p2pCfg, err := p2pconf.Parse(cfg.P2P)
+	if err != nil {
+		return nil, err
+	}
+	client, err := p2p.New(p2pCfg, o.Identity, cfg.ChainID, nil, o.Logger.With("component", "p2p"),
 		p2p.WithTopicScores(p2psync.TopicScores(cfg.ChainID)))
 	if err != nil {
 		return nil, err
 	}
-	return &Node{opts: o, cfg: cfg, genesis: o.Genesis, log: o.Logger, p2p: client, done: make(chan struct{})}, nil
+	return &Node{opts: o, cfg: cfg, genesis: o.Genesis, log: o.Logger, p2p: client}, nil
 }
 
 // Role returns the node's role.
 func (n *Node) Role() config.Role { return n.cfg.Role }
 
-// Start opens the datastore and starts every component; the node's
-// goroutines stop when ctx ends or Stop is called. On failure, what was
-// started is stopped again.
+// Start opens the datastore and starts every component, in order: p2p
+// client, header and block services, producer or cross-check, API. It
+// follows the lifecycle contract (README, "Lifecycle"): ctx bounds only the
+// start, the node runs until Stop, and a failed Start stops what it started
+// before returning.
 func (n *Node) Start(ctx context.Context) (err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.started {
-		return errors.New("node already started")
+	switch {
+	case n.stopDone != nil:
+		return ErrStopped
+	case n.started:
+		return ErrAlreadyStarted
 	}
 	n.started = true
-	runCtx, cancel := context.WithCancel(ctx)
+	runCtx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	defer func() {
 		if err != nil {
-			stopCtx, stopCancel := context.WithTimeout(context.Background(), 10*time.Second)
+			stopCtx, stopCancel := context.WithTimeout(context.Background(), failedStartCleanup)
 			defer stopCancel()
-			_ = n.stopLocked(stopCtx) // the start error is the one worth reporting
+			_ = n.awaitStop(stopCtx, n.beginStop(stopCtx)) // the start error is the one worth reporting
 		}
 	}()
 
@@ -150,12 +177,10 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.checkStoredChains(ctx); err != nil {
 		return err
 	}
-	// The client would tear itself down when ctx ends, under the services
-	// still using it; the node closes it instead, last, in Stop.
-	if err := n.p2p.Start(context.WithoutCancel(ctx)); err != nil {
+	if err := n.p2p.Start(ctx); err != nil {
 		return fmt.Errorf("start p2p client: %w", err)
 	}
-	n.stops = append(n.stops, func(context.Context) error { return n.p2p.Close() })
+	n.stops = append(n.stops, n.p2p.Stop)
 
 	var guard *signstate.Guard
 	var recoverTo uint64
@@ -182,7 +207,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 		n.producer = &producer{
 			guard: guard, genesis: n.genesis, blockTime: time.Duration(n.cfg.BlockTime),
-			headers: n.seqHeaders, blocks: n.seqBlocks, pool: pool, journal: n.ds,
+			headers: n.headers, blocks: n.blocks, publishHeaders: n.seqHeaders, publishBlocks: n.seqBlocks,
+			pool: pool, journal: n.ds,
+			failLog: every.Interval{Period: time.Minute}, lonely: every.Interval{Period: lonelyEvery},
 			peers: func() int { return len(n.p2p.Peers()) }, log: log,
 		}
 		if recoverTo == 0 {
@@ -213,23 +240,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	n.running = true
 	n.log.Info("node started", "role", string(n.cfg.Role), "chain_id", n.cfg.ChainID, "peer_id", n.p2p.ID().String(),
 		"p2p", n.p2p.Addrs(), "api", n.APIAddr())
-	go n.stopWhenDone(ctx)
 	return nil
-}
-
-// stopWhenDone stops the node, in order, when its context ends before Stop
-// is called.
-func (n *Node) stopWhenDone(ctx context.Context) {
-	select {
-	case <-n.done:
-		return
-	case <-ctx.Done():
-	}
-	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := n.Stop(stopCtx); err != nil {
-		n.log.Error("stop on context end", "err", err)
-	}
 }
 
 func (n *Node) openDatastore() error {
@@ -262,7 +273,7 @@ func (n *Node) startServices(ctx context.Context, recoverTo uint64) error {
 	// One reputation for both services: a peer banned by one is banned
 	// by the other.
 	syncLog := n.log.With("component", "sync")
-	base.Reputation = peers.NewReputation(p2psync.BanThrough(n.p2p, syncLog), syncLog)
+	base.Reputation = peers.NewReputation(p2psync.BanThrough(n.p2p), syncLog)
 	hc := base
 	hc.Kind, hc.Logger = p2psync.Headers, syncLog
 	if n.headers, n.seqHeaders, err = newService[*types.SignedHeader](hc, n.p2p, n.ds); err != nil {
@@ -304,7 +315,7 @@ func (n *Node) startAPI(ctx context.Context) error {
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	n.api = srv // stopped first, by stopLocked
+	n.api = srv // stopped first, by teardown
 	return nil
 }
 
@@ -319,30 +330,81 @@ func (n *Node) goRun(ctx context.Context, f func(context.Context)) {
 
 // Stop stops the node's goroutines and components in reverse order of
 // start: API, producer and cross-check, block and header services (flushing
-// their stores), the p2p client, the datastore. Later calls do nothing.
+// their stores), the p2p client, the datastore. If ctx ends first, Stop
+// returns an error wrapping ctx.Err() and the teardown goes on in the
+// background (see teardown). It is safe before Start and more than once: a
+// later call waits for the same teardown (within its own ctx) and returns
+// nil.
 func (n *Node) Stop(ctx context.Context) error {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.stopLocked(ctx)
+	first := n.stopDone == nil
+	done := n.beginStop(ctx)
+	n.mu.Unlock()
+	select {
+	case <-done:
+		if !first {
+			return nil // the first call reports the teardown's error
+		}
+		return n.stopErr
+	case <-ctx.Done():
+		return fmt.Errorf("stop node: %w", ctx.Err())
+	}
 }
 
-func (n *Node) stopLocked(ctx context.Context) error {
-	if n.stopped {
-		return nil
+// beginStop starts the teardown, once; mu is held.
+func (n *Node) beginStop(ctx context.Context) chan struct{} {
+	if n.stopDone == nil {
+		done := make(chan struct{})
+		n.stopDone = done
+		go func() {
+			n.stopErr = n.teardown(ctx)
+			close(done)
+		}()
 	}
-	n.stopped = true
-	defer close(n.done)
+	return n.stopDone
+}
+
+// awaitStop waits for the teardown or for ctx.
+func (n *Node) awaitStop(ctx context.Context, done chan struct{}) error {
+	select {
+	case <-done:
+		return n.stopErr
+	case <-ctx.Done():
+		return fmt.Errorf("stop node: %w", ctx.Err())
+	}
+}
+
+// teardown stops everything Start started, in reverse order. What it reads
+// was written by Start before the teardown began.
+//
+// Each component is stopped within ctx while it lasts. Once the caller has
+// given up (ctx ended, Stop returned), the rest is stopped in the
+// background, each component given up to lateStop: given the ended ctx,
+// they would abandon their own teardown half-done (a store not flushed, a
+// goroutine left running) under the datastore being closed.
+func (n *Node) teardown(ctx context.Context) error {
+	stepCtx := func() (context.Context, context.CancelFunc) {
+		if ctx.Err() == nil {
+			return ctx, func() {}
+		}
+		return context.WithTimeout(context.Background(), lateStop)
+	}
+	stop := func(f func(context.Context) error) error {
+		c, cancel := stepCtx()
+		defer cancel()
+		return f(c)
+	}
 	// The API goes first so no request sees a half-stopped node.
 	var errs []error
 	if n.api != nil {
-		errs = append(errs, n.api.Stop(ctx))
+		errs = append(errs, stop(n.api.Stop))
 	}
 	if n.cancel != nil {
 		n.cancel()
 	}
 	n.wg.Wait()
 	for i := len(n.stops) - 1; i >= 0; i-- {
-		errs = append(errs, n.stops[i](ctx))
+		errs = append(errs, stop(n.stops[i]))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("stop node: %w", err)

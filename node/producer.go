@@ -13,7 +13,7 @@ import (
 	"github.com/celestiaorg/go-header"
 	"github.com/ipfs/go-datastore"
 
-	"github.com/headersync/headersync/api"
+	"github.com/headersync/headersync/internal/every"
 	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/signstate"
 	"github.com/headersync/headersync/types"
@@ -43,16 +43,20 @@ type producer struct {
 	guard     *signstate.Guard // signs, recording each block before it leaves
 	genesis   *types.Genesis
 	blockTime time.Duration
-	headers   *p2psync.Sequencer[*types.SignedHeader]
-	blocks    *p2psync.Sequencer[*types.Block]
-	pool      *mempool
-	journal   datastore.Datastore // holds the last block signed, under journalKey
-	peers     func() int          // connected peers, for the lonely warning
-	log       *slog.Logger
+	headers   chainReader[*types.SignedHeader]
+	blocks    chainReader[*types.Block]
+	// publishHeaders and publishBlocks are the sequencer's side of the
+	// two services.
+	publishHeaders publisher[*types.SignedHeader]
+	publishBlocks  publisher[*types.Block]
+	pool           *mempool
+	journal        datastore.Datastore // holds the last block signed, under journalKey
+	peers          func() int          // connected peers, for the lonely warning
+	log            *slog.Logger
 
-	produced   atomic.Uint64
-	lastLog    time.Time // of the last failure logged; run's goroutine only
-	lastLonely time.Time // of the last "no peers" warning; run's goroutine only
+	produced atomic.Uint64
+	failLog  every.Interval // a failing disk fails every tick: said once a minute
+	lonely   every.Interval // the "no peers" warning, once a minute
 	// reconciled is set once the stores hold everything signed, and
 	// cleared when a block fails part-way; run's goroutine (or the start
 	// before it) only.
@@ -89,7 +93,7 @@ func (p *producer) reconcile(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("recover header %d from its block: %w", h, err)
 		}
-		if err := p.headers.Publish(ctx, b.SignedHeader()); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
+		if err := p.publishHeaders.Publish(ctx, b.SignedHeader()); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
 			return fmt.Errorf("recover header %d from its block: %w", h, err)
 		}
 		p.log.Info("recovered header from its block", "height", h)
@@ -111,7 +115,7 @@ func (p *producer) recoverJournal(ctx context.Context) error {
 	case b.Height() > want:
 		return fmt.Errorf("block journal holds block %d but the block store is at %d: blocks are missing; refusing to extend the chain", b.Height(), bh)
 	}
-	if err := p.blocks.Publish(ctx, b); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
+	if err := p.publishBlocks.Publish(ctx, b); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
 		return fmt.Errorf("recover block %d from the journal: %w", b.Height(), err)
 	}
 	p.log.Info("recovered block from the journal", "height", b.Height(), "hash", hex.EncodeToString(b.Hash()))
@@ -142,7 +146,7 @@ func (p *producer) recoverSigned(ctx context.Context) error {
 		if err := p.journalSigned(ctx, last); err != nil {
 			return err
 		}
-		if err := p.blocks.Publish(ctx, last); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
+		if err := p.publishBlocks.Publish(ctx, last); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
 			return fmt.Errorf("publish the last signed block %d again: %w", last.Height(), err)
 		}
 		p.log.Info("published the last signed block again", "height", last.Height(), "hash", hex.EncodeToString(last.Hash()))
@@ -235,18 +239,19 @@ func (p *producer) awaitChain(ctx context.Context) error {
 	need := last.Height() - 1
 	poll := time.NewTicker(min(p.blockTime, 250*time.Millisecond))
 	defer poll.Stop()
-	began, lastLog := time.Now(), time.Now()
+	began := time.Now()
+	waiting := every.Interval{Period: 10 * time.Second}
+	waiting.Allow() // the first line after 10 s: a quick recovery says nothing
 	for p.headers.Height() < need || p.blocks.Height() < need {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-poll.C:
 		}
-		if time.Since(lastLog) >= 10*time.Second {
+		if waiting.Allow() {
 			p.log.Warn("not producing: waiting for peers to provide the chain this sequencer signed",
 				"need_height", need, "headers", p.headers.Height(), "blocks", p.blocks.Height(),
 				"waited", time.Since(began).Round(time.Second))
-			lastLog = time.Now()
 		}
 	}
 	b, err := p.blocks.GetByHeight(ctx, need)
@@ -263,10 +268,10 @@ func (p *producer) awaitChain(ctx context.Context) error {
 				errForeignChain, what, need, hex.EncodeToString(got), last.Height(), hex.EncodeToString(last.LastHeader()))
 		}
 	}
-	if err := p.blocks.FinishRecovery(ctx); err != nil {
+	if err := p.publishBlocks.FinishRecovery(ctx); err != nil {
 		return err
 	}
-	if err := p.headers.FinishRecovery(ctx); err != nil {
+	if err := p.publishHeaders.FinishRecovery(ctx); err != nil {
 		return err
 	}
 	if err := p.reconcile(ctx); err != nil {
@@ -329,11 +334,11 @@ func (p *producer) produce(ctx context.Context) (err error) {
 	}
 	// From here the block is committed to: if publishing fails, the next
 	// reconcile publishes it from the journal, transactions included.
-	if err := p.blocks.Publish(ctx, block); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
+	if err := p.publishBlocks.Publish(ctx, block); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
 		return fmt.Errorf("publish block %d: %w", sh.Height(), err)
 	}
 	// If this fails, the next reconcile publishes the header from its block.
-	if err := p.headers.Publish(ctx, sh); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
+	if err := p.publishHeaders.Publish(ctx, sh); err != nil && !errors.Is(err, p2psync.ErrBroadcastFailed) {
 		return fmt.Errorf("publish header %d: %w", sh.Height(), err)
 	}
 	p.produced.Add(1)
@@ -354,7 +359,7 @@ func (p *producer) run(ctx context.Context) {
 			return
 		}
 	}
-	p.lastLonely = time.Now() // peers get a minute to connect before the first warning
+	p.lonely.Allow() // peers get a minute to connect before the first warning
 	t := time.NewTicker(p.blockTime)
 	defer t.Stop()
 	for {
@@ -365,10 +370,8 @@ func (p *producer) run(ctx context.Context) {
 		}
 		p.warnIfAlone()
 		if err := p.produce(ctx); err != nil && ctx.Err() == nil {
-			// A failing disk fails every tick: say so once a minute.
-			if time.Since(p.lastLog) > time.Minute {
+			if p.failLog.Allow() {
 				p.log.Error("block production failed; retrying every block time", "err", err)
-				p.lastLog = time.Now()
 			}
 		}
 	}
@@ -380,25 +383,9 @@ const lonelyEvery = time.Minute
 // warnIfAlone warns, once a minute, while the sequencer has no peer: it
 // keeps producing, but nobody receives its blocks.
 func (p *producer) warnIfAlone() {
-	if p.peers == nil || p.peers() > 0 || time.Since(p.lastLonely) < lonelyEvery {
+	if p.peers == nil || p.peers() > 0 || !p.lonely.Allow() {
 		return
 	}
-	p.lastLonely = time.Now()
 	p.log.Warn("producing with no connected peers: nobody receives these blocks until a node connects",
 		"height", p.blocks.Height())
-}
-
-// status reports production for the API.
-func (p *producer) status() *api.SequencerStatus {
-	st := &api.SequencerStatus{Produced: p.produced.Load(), PendingTxs: p.pool.len()}
-	if p.guard != nil {
-		st.SignedHeight = p.guard.Height()
-		if p.recovering.Load() {
-			st.WaitingForHeight = st.SignedHeight - 1
-		}
-	}
-	if msg := p.halted.Load(); msg != nil {
-		st.Halted = *msg
-	}
-	return st
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/headersync/headersync/internal/boundedmap"
 )
 
 // A seed or a discovered peer may run another chain: it connects, then
@@ -41,36 +43,32 @@ func otherChain(protos []protocol.ID, own string) (string, bool) {
 	return "", false
 }
 
-// chainRecords remembers which peers run another chain.
+// chainRecords remembers which peers run another chain, at most
+// maxChainRecords of them: the one noted longest ago is forgotten first (a
+// peer seen again is logged again). The zero value is ready to use.
 type chainRecords struct {
-	mu sync.Mutex
-	m  map[peer.ID]string
+	once sync.Once
+	m    *boundedmap.Map[peer.ID, string]
+}
+
+func (r *chainRecords) records() *boundedmap.Map[peer.ID, string] {
+	r.once.Do(func() { r.m = boundedmap.New[peer.ID, string](maxChainRecords, 0) })
+	return r.m
 }
 
 // note records p's chain and says whether it is new, i.e. to be logged.
 func (r *chainRecords) note(p peer.ID, chain string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m == nil {
-		r.m = make(map[peer.ID]string)
-	}
-	if old, ok := r.m[p]; ok && old == chain {
-		return false
-	}
-	if len(r.m) >= maxChainRecords {
-		for q := range r.m { // forget any one: a peer seen again is logged again
-			delete(r.m, q)
-			break
-		}
-	}
-	r.m[p] = chain
-	return true
+	news := false
+	r.records().Update(p, func(old string, found bool) string {
+		news = !found || old != chain
+		return chain
+	})
+	return news
 }
 
 func (r *chainRecords) chainOf(p peer.ID) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.m[p]
+	chain, _ := r.records().Get(p)
+	return chain
 }
 
 // runChainWatch logs each peer of another chain once, as identify reports

@@ -1,8 +1,10 @@
 package p2p
 
 import (
+	"fmt"
 	"testing"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/stretchr/testify/require"
 )
@@ -32,4 +34,13 @@ func TestChainRecordsNoteOnce(t *testing.T) {
 	require.True(t, r.note("p1", "third"), "a peer that changed chain is news")
 	require.Equal(t, "third", r.chainOf("p1"))
 	require.Empty(t, r.chainOf("p2"))
+}
+
+func TestChainRecordsBounded(t *testing.T) {
+	var r chainRecords
+	for i := range maxChainRecords + 10 {
+		require.True(t, r.note(peer.ID(fmt.Sprintf("p%d", i)), "other"))
+	}
+	require.Equal(t, maxChainRecords, r.records().Len())
+	require.Equal(t, "other", r.chainOf(peer.ID(fmt.Sprintf("p%d", maxChainRecords+9))))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/ipfs/go-datastore"
@@ -18,13 +19,25 @@ import (
 	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
 	"github.com/libp2p/go-libp2p/p2p/net/conngater"
 	ma "github.com/multiformats/go-multiaddr"
-
-	"github.com/headersync/headersync/config"
 )
 
+// Config is what a Client is built from: values already parsed and
+// validated (the config package turns the configuration file's strings into
+// these and reports a bad one by its field).
+type Config struct {
+	// Listen lists the addresses the host listens on; at least one.
+	Listen []ma.Multiaddr
+	// Seeds are dialled at start and kept connected.
+	Seeds []peer.AddrInfo
+	// Blocked peers are never dialled nor accepted; a non-empty Allowed
+	// admits only the peers it lists and wins over Blocked.
+	Blocked, Allowed []peer.ID
+}
+
 // Client is the node's libp2p client: one host, one gossipsub router and one
-// DHT shared by all sync services. Create it with NewClient, run it with
-// Start, release it with Close.
+// DHT shared by all sync services. Create it with New; it follows the
+// repository's lifecycle contract (README, "Lifecycle"): Start creates the
+// host and starts the loops, which run until Stop.
 type Client struct {
 	logger  *slog.Logger
 	key     crypto.PrivKey
@@ -35,6 +48,7 @@ type Client struct {
 	seeds   []peer.AddrInfo // the seeds to dial: not ourselves, not gated
 	gated   []peer.AddrInfo // seeds the gating rules refuse, reported at Start
 	gater   *gater
+	bans    *banList
 
 	topicScores map[string]*pubsub.TopicScoreParams // gossipsub scoring, if set
 	scores      scores                              // the latest gossipsub scores
@@ -45,15 +59,15 @@ type Client struct {
 	advertiseSoon signal
 	findSoon      signal
 
-	mu       sync.Mutex
-	state    clientState
-	host     host.Host
-	pubsub   *pubsub.PubSub
-	dht      *dht.IpfsDHT
-	cancel   context.CancelFunc
-	stopped  chan struct{} // closed when teardown has finished
-	closeErr error         // written before stopped is closed
-	loops    sync.WaitGroup
+	mu      sync.Mutex
+	state   clientState
+	host    host.Host
+	pubsub  *pubsub.PubSub
+	dht     *dht.IpfsDHT
+	cancel  context.CancelFunc // ends the client's own context, made by Start
+	stopped chan struct{}      // closed when teardown has finished
+	stopErr error              // written before stopped is closed
+	loops   sync.WaitGroup
 }
 
 type clientState int
@@ -61,15 +75,14 @@ type clientState int
 const (
 	stateNew clientState = iota
 	stateRunning
-	stateClosed
+	stateStopped
 )
 
-// NewClient validates its inputs and prepares a client; it starts nothing.
-// cfg errors are config.FieldError values naming the field (errors.Is
-// config.ErrInvalid). key is the node's identity (see LoadOrCreateIdentity).
-// ds, if not nil, holds the DHT's records under /p2p/dht and must stay open
-// until Close returns; with nil they are kept in memory. logger may be nil.
-func NewClient(cfg config.P2PConfig, key crypto.PrivKey, chainID string, ds datastore.Batching, logger *slog.Logger, opts ...Option) (*Client, error) {
+// New validates its inputs and prepares a client; it starts nothing. key is
+// the node's identity (see LoadOrCreateIdentity). ds, if not nil, holds the
+// DHT's records under /p2p/dht and must stay open until Stop returns; with
+// nil they are kept in memory. logger may be nil.
+func New(cfg Config, key crypto.PrivKey, chainID string, ds datastore.Batching, logger *slog.Logger, opts ...Option) (*Client, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -86,36 +99,20 @@ func NewClient(cfg config.P2PConfig, key crypto.PrivKey, chainID string, ds data
 	if err := validateChainID(chainID); err != nil {
 		return nil, fmt.Errorf("new p2p client: %w", err)
 	}
-	listen, err := cfg.ListenMultiaddrs()
-	if err != nil {
-		return nil, err
+	if len(cfg.Listen) == 0 {
+		return nil, errors.New("new p2p client: no listen address")
 	}
-	if err := checkTransports(cfg.ListenAddress, listen); err != nil {
-		return nil, err
-	}
-	seeds, err := cfg.SeedAddrInfos()
-	if err != nil {
-		return nil, err
-	}
-	blocked, err := cfg.BlockedPeerIDs()
-	if err != nil {
-		return nil, err
-	}
-	allowed, err := cfg.AllowedPeerIDs()
-	if err != nil {
-		return nil, err
-	}
-	bans, err := conngater.NewBasicConnectionGater(nil) // bans live as long as the process
+	basic, err := conngater.NewBasicConnectionGater(nil) // bans live in memory, bounded by banList
 	if err != nil {
 		return nil, fmt.Errorf("new p2p client: create connection gater: %w", err)
 	}
-	var o options
+	o := options{maxBans: defaultMaxBans, banTTL: defaultBanTTL}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	rules := newPeerRules(blocked, allowed)
-	dial, gated := splitSeeds(seeds, id, rules)
-	for _, s := range seeds {
+	rules := newPeerRules(cfg.Blocked, cfg.Allowed)
+	dial, gated := splitSeeds(cfg.Seeds, id, rules)
+	for _, s := range cfg.Seeds {
 		if s.ID == id {
 			// Normal with a seed list shared by every node, but said, so
 			// that a node given only itself as seed is not a mystery.
@@ -128,10 +125,11 @@ func NewClient(cfg config.P2PConfig, key crypto.PrivKey, chainID string, ds data
 		id:            id,
 		chainID:       chainID,
 		ds:            ds,
-		listen:        listen,
+		listen:        slices.Clone(cfg.Listen),
 		seeds:         dial,
 		gated:         gated,
-		gater:         &gater{rules: rules, bans: bans},
+		gater:         &gater{rules: rules, bans: basic},
+		bans:          newBanList(basic, o.maxBans, o.banTTL, logger),
 		advertiseSoon: newSignal(),
 		findSoon:      newSignal(),
 		topicScores:   o.topicScores,
@@ -139,24 +137,20 @@ func NewClient(cfg config.P2PConfig, key crypto.PrivKey, chainID string, ds data
 }
 
 // Start creates the host, the DHT and gossipsub, and starts dialling seeds
-// and discovering peers. Everything runs until ctx is done or Close is
-// called, whichever comes first. If Start fails, nothing is left running.
+// and discovering peers. ctx bounds only this starting work: everything runs
+// until Stop. If Start fails, nothing is left running. A second Start
+// returns ErrAlreadyStarted, a Start after Stop ErrStopped.
 func (c *Client) Start(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch c.state {
 	case stateRunning:
-		select {
-		case <-c.stopped: // ctx was cancelled: the client is gone
-			return ErrClosed
-		default:
-			return ErrAlreadyStarted
-		}
-	case stateClosed:
-		return ErrClosed
+		return ErrAlreadyStarted
+	case stateStopped:
+		return ErrStopped
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return fmt.Errorf("start p2p client: %w", err)
 	}
 
 	h, err := newHost(c.key, c.listen, c.gater)
@@ -167,7 +161,8 @@ func (c *Client) Start(ctx context.Context) error {
 	if err != nil {
 		return errors.Join(err, h.Close())
 	}
-	runCtx, cancel := context.WithCancel(ctx)
+	// The client's own context: Stop ends it, never the caller's.
+	runCtx, cancel := context.WithCancel(context.Background())
 	ps, err := newPubSub(runCtx, h, c.topicScores, &c.scores)
 	if err != nil {
 		cancel()
@@ -178,6 +173,11 @@ func (c *Client) Start(ctx context.Context) error {
 	if err != nil {
 		cancel()
 		return errors.Join(fmt.Errorf("subscribe to identify events: %w", err), kad.Close(), h.Close())
+	}
+	if err := ctx.Err(); err != nil {
+		// Starting took longer than the caller allows: release it all.
+		cancel()
+		return errors.Join(fmt.Errorf("start p2p client: %w", err), identified.Close(), kad.Close(), h.Close())
 	}
 	c.loops.Go(func() { c.runChainWatch(runCtx, identified) })
 
@@ -197,6 +197,7 @@ func (c *Client) Start(ctx context.Context) error {
 	rd := drouting.NewRoutingDiscovery(kad)
 	c.loops.Go(func() { c.runAdvertise(runCtx, kad, rd, c.advertiseSoon) })
 	c.loops.Go(func() { c.runFind(runCtx, h, kad, rd, c.findSoon) })
+	c.loops.Go(func() { c.bans.run(runCtx) })
 
 	c.host, c.pubsub, c.dht = h, ps, kad
 	c.cancel = cancel
@@ -208,9 +209,10 @@ func (c *Client) Start(ctx context.Context) error {
 	return nil
 }
 
-// teardown owns the shutdown: it waits for the client's context to end, by
-// Close or by the caller, then stops everything in reverse order of Start.
-// gossipsub stops with the context itself.
+// teardown owns the shutdown: it waits for the client's context to end (by
+// Stop), then stops everything in reverse order of Start. gossipsub stops
+// with the context itself. It runs apart from Stop so that a Stop whose ctx
+// ends first can return while teardown finishes.
 func (c *Client) teardown(ctx context.Context, h host.Host, kad *dht.IpfsDHT, notifiee network.Notifiee) {
 	<-ctx.Done()
 	c.loops.Wait()
@@ -222,26 +224,38 @@ func (c *Client) teardown(ctx context.Context, h host.Host, kad *dht.IpfsDHT, no
 	if hostErr := h.Close(); hostErr != nil {
 		err = errors.Join(err, fmt.Errorf("close libp2p host: %w", hostErr))
 	}
-	c.closeErr = err
+	c.stopErr = err
 	c.logger.Info("p2p client stopped")
 	close(c.stopped)
 }
 
-// Close stops the client and waits until every goroutine it started has
-// exited and the host has been closed. It is safe to call more than once,
-// before Start and after a failed Start; later calls return the first
-// call's result.
-func (c *Client) Close() error {
+// Stop stops the client and waits until every goroutine it started has
+// exited and the host has been closed, or until ctx ends: then it returns
+// an error wrapping ctx.Err() and the teardown finishes in the background.
+// It is safe before Start, after a failed Start and more than once; a later
+// call waits for the same teardown (within its own ctx) and returns nil.
+func (c *Client) Stop(ctx context.Context) error {
 	c.mu.Lock()
-	c.state = stateClosed
+	first := c.state != stateStopped
+	c.state = stateStopped
 	cancel, stopped := c.cancel, c.stopped
 	c.mu.Unlock()
 	if stopped == nil {
 		return nil
 	}
 	cancel()
-	<-stopped
-	return c.closeErr
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		return fmt.Errorf("stop p2p client: %w", ctx.Err())
+	}
+	if !first {
+		return nil
+	}
+	if c.stopErr != nil {
+		return fmt.Errorf("stop p2p client: %w", c.stopErr)
+	}
+	return nil
 }
 
 // ID is the node's peer ID, known before Start.
@@ -264,8 +278,10 @@ func (c *Client) PubSub() *pubsub.PubSub {
 
 // ConnectionGater is the gater for runtime bans, as go-header's exchange
 // expects: a peer blocked through it is refused in both directions, even if
-// AllowedPeers lists it. Bans are kept in memory only. It is valid before
-// Start.
+// AllowedPeers lists it. Bans are kept in memory only, and bounded: see Ban,
+// which is the way for this repository's code to ban a peer; peers go-header
+// blocks here directly are bounded the same way once the sweep sees them.
+// It is valid before Start.
 func (c *Client) ConnectionGater() *conngater.BasicConnectionGater {
 	return c.gater.bans
 }

@@ -7,67 +7,39 @@ import (
 	"fmt"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
-
-	"github.com/headersync/headersync/config"
 )
 
-func TestNewClientRejectsBadConfig(t *testing.T) {
-	key, id := newIdentity(t)
-	tests := []struct {
-		name  string
-		edit  func(*config.P2PConfig)
-		field string
-	}{
-		{"malformed seed", func(c *config.P2PConfig) { c.Seeds = []string{"not-a-multiaddr"} }, "p2p.seeds[0]"},
-		{"seed without peer ID", func(c *config.P2PConfig) {
-			c.Seeds = []string{"/ip4/127.0.0.1/tcp/26656/p2p/" + id.String(), "/ip4/127.0.0.1/tcp/26656"}
-		}, "p2p.seeds[1]"},
-		{"invalid blocked peer", func(c *config.P2PConfig) { c.BlockedPeers = []string{"12D3KooWnotapeer"} }, "p2p.blocked_peers[0]"},
-		{"invalid allowed peer", func(c *config.P2PConfig) { c.AllowedPeers = []string{id.String(), "/ip4/1.2.3.4"} }, "p2p.allowed_peers[1]"},
-		{"malformed listen address", func(c *config.P2PConfig) { c.ListenAddress = []string{"/ip4/127.0.0.1/tcp/x"} }, "p2p.listen_address[0]"},
-		{"no listen address", func(c *config.P2PConfig) { c.ListenAddress = nil }, "p2p.listen_address"},
-		{"unsupported transport", func(c *config.P2PConfig) {
-			c.ListenAddress = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"}
-		}, "p2p.listen_address[1]"},
-		{"listen on a name", func(c *config.P2PConfig) { c.ListenAddress = []string{"/dns4/localhost/tcp/0"} }, "p2p.listen_address[0]"},
-		{"webtransport", func(c *config.P2PConfig) {
-			c.ListenAddress = []string{"/ip4/127.0.0.1/udp/0/quic-v1/webtransport"}
-		}, "p2p.listen_address[0]"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := loopbackConfig()
-			tt.edit(&cfg)
-			c, err := NewClient(cfg, key, testChainID, nil, nil)
-			require.Error(t, err)
-			assert.Nil(t, c)
-			assert.ErrorIs(t, err, config.ErrInvalid)
-			assert.Contains(t, err.Error(), tt.field)
-		})
-	}
+// The configuration's own errors are config's (config/p2p_test.go); New
+// checks only what a parsed Config can still get wrong.
+func TestNewRejectsNoListenAddress(t *testing.T) {
+	key, _ := newIdentity(t)
+	c, err := New(Config{}, key, testChainID, nil, nil)
+	require.ErrorContains(t, err, "no listen address")
+	assert.Nil(t, c)
 }
 
 func TestNewClientRejectsBadArguments(t *testing.T) {
 	key, _ := newIdentity(t)
 	for _, chainID := range []string{"", "a/b", "a b", "a\x00"} {
 		t.Run(fmt.Sprintf("chain %q", chainID), func(t *testing.T) {
-			_, err := NewClient(loopbackConfig(), key, chainID, nil, nil)
+			_, err := newClient(loopbackConfig(), key, chainID, nil, nil)
 			require.ErrorIs(t, err, ErrInvalidChainID)
 		})
 	}
 	t.Run("no key", func(t *testing.T) {
-		_, err := NewClient(loopbackConfig(), nil, testChainID, nil, nil)
+		_, err := newClient(loopbackConfig(), nil, testChainID, nil, nil)
 		require.Error(t, err)
 	})
 	t.Run("not ed25519", func(t *testing.T) {
 		other, _, err := crypto.GenerateSecp256k1Key(rand.Reader)
 		require.NoError(t, err)
-		_, err = NewClient(loopbackConfig(), other, testChainID, nil, nil)
+		_, err = newClient(loopbackConfig(), other, testChainID, nil, nil)
 		require.Error(t, err)
 	})
 }
@@ -76,7 +48,7 @@ func TestClientLifecycle(t *testing.T) {
 	defer goleak.VerifyNone(t)
 
 	key, id := newIdentity(t)
-	c, err := NewClient(loopbackConfig(), key, testChainID, nil, nil)
+	c, err := newClient(loopbackConfig(), key, testChainID, nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, id, c.ID())
 	require.NotNil(t, c.ConnectionGater(), "the gater exists before Start, for go-header")
@@ -92,21 +64,32 @@ func TestClientLifecycle(t *testing.T) {
 	require.NotNil(t, c.PubSub())
 	require.Len(t, c.Addrs(), 2)
 
-	require.NoError(t, c.Close())
-	require.NoError(t, c.Close(), "a second Close is harmless")
-	require.ErrorIs(t, c.Start(context.Background()), ErrClosed)
+	require.NoError(t, stopWithin(t, c))
+	require.NoError(t, stopWithin(t, c), "a second Stop is harmless")
+	require.ErrorIs(t, c.Start(context.Background()), ErrStopped)
 }
 
-func TestCloseBeforeStart(t *testing.T) {
+// stopWithin stops c with a deadline, so that a Stop that hangs fails the
+// test instead of blocking it.
+func stopWithin(t *testing.T, c *Client) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), stopDeadline)
+	defer cancel()
+	err := c.Stop(ctx)
+	require.NoError(t, ctx.Err(), "Stop took longer than %s", stopDeadline)
+	return err
+}
+
+func TestStopBeforeStart(t *testing.T) {
 	key, _ := newIdentity(t)
-	c, err := NewClient(loopbackConfig(), key, testChainID, nil, nil)
+	c, err := newClient(loopbackConfig(), key, testChainID, nil, nil)
 	require.NoError(t, err)
-	require.NoError(t, c.Close())
-	require.NoError(t, c.Close())
-	require.ErrorIs(t, c.Start(context.Background()), ErrClosed)
+	require.NoError(t, stopWithin(t, c))
+	require.NoError(t, stopWithin(t, c))
+	require.ErrorIs(t, c.Start(context.Background()), ErrStopped)
 }
 
-func TestCloseAfterFailedStart(t *testing.T) {
+func TestStopAfterFailedStart(t *testing.T) {
 	defer goleak.VerifyNone(t)
 
 	// A port held by a socket without SO_REUSEPORT cannot be listened on by
@@ -118,44 +101,81 @@ func TestCloseAfterFailedStart(t *testing.T) {
 	cfg.ListenAddress = []string{fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", l.Addr().(*net.TCPAddr).Port)}
 
 	key, _ := newIdentity(t)
-	c, err := NewClient(cfg, key, testChainID, nil, nil)
+	c, err := newClient(cfg, key, testChainID, nil, nil)
 	require.NoError(t, err)
 	require.Error(t, c.Start(context.Background()))
 	require.Nil(t, c.Host())
-	require.NoError(t, c.Close())
-	require.NoError(t, c.Close())
+	goleak.VerifyNone(t) // nothing runs before Stop is even called
+	require.NoError(t, stopWithin(t, c))
+	require.NoError(t, stopWithin(t, c))
 }
 
-func TestContextCancelStopsClient(t *testing.T) {
+func TestStartWithExpiredContext(t *testing.T) {
 	defer goleak.VerifyNone(t)
 
 	key, _ := newIdentity(t)
-	c, err := NewClient(loopbackConfig(), key, testChainID, nil, nil)
+	c, err := newClient(loopbackConfig(), key, testChainID, nil, nil)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, c.Start(ctx), context.Canceled)
+	require.Nil(t, c.Host())
+	require.NoError(t, stopWithin(t, c))
+}
+
+// Start's context bounds only the start: the client runs until Stop.
+func TestStartContextDoesNotBoundLifetime(t *testing.T) {
+	a := startClient(t, loopbackConfig(), nil, nil)
+	key, _ := newIdentity(t)
+	c, err := newClient(loopbackConfig(), key, testChainID, nil, testLogger(t))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, c.Start(ctx))
+	t.Cleanup(func() { require.NoError(t, stopWithin(t, c)) })
 	cancel()
-	// Without Close, the whole client shuts down; Close then only waits.
-	require.Eventually(t, func() bool {
-		select {
-		case <-c.stopped:
-			return true
-		default:
-			return false
-		}
-	}, eventually, tick)
-	require.ErrorIs(t, c.Start(context.Background()), ErrClosed)
-	require.NoError(t, c.Close())
+
+	// Still running: it dials, and is dialled, after its start context ended.
+	requireConnects(t, c, a)
+	requireConnects(t, startClient(t, loopbackConfig(), nil, nil), c)
+	select {
+	case <-c.stopped:
+		t.Fatal("the client stopped when its start context ended")
+	default:
+	}
 }
 
-func TestNoGoroutineLeakAfterClose(t *testing.T) {
+// A Stop whose context ends before the teardown does returns at once with
+// the context's error; the teardown finishes, and a later Stop waits for it.
+func TestStopHonoursContext(t *testing.T) {
+	defer goleak.VerifyNone(t)
+
+	key, _ := newIdentity(t)
+	c, err := newClient(loopbackConfig(), key, testChainID, nil, nil)
+	require.NoError(t, err)
+	require.NoError(t, c.Start(context.Background()))
+	// A loop that does not end by itself holds the teardown.
+	release := make(chan struct{})
+	c.loops.Go(func() { <-release })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	err = c.Stop(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Less(t, time.Since(began), stopDeadline, "Stop outlived its context")
+
+	close(release)
+	require.NoError(t, stopWithin(t, c))
+}
+
+func TestNoGoroutineLeakAfterStop(t *testing.T) {
 	defer goleak.VerifyNone(t)
 
 	a := startClient(t, loopbackConfig(), nil, nil)
 	b := startClient(t, loopbackConfig(addrWithAll(t, a)...), nil, nil)
 	require.Eventually(t, func() bool { return connected(a, b) && connected(b, a) }, eventually, tick)
-	// Closing explicitly, before goleak looks: the cleanup's Close is then a no-op.
-	require.NoError(t, errors.Join(b.Close(), a.Close()))
+	// Stopping explicitly, before goleak looks: the cleanup's Stop is then a no-op.
+	require.NoError(t, errors.Join(stopWithin(t, b), stopWithin(t, a)))
 }
 
 func addrWithAll(t *testing.T, c *Client) []string {

@@ -11,6 +11,6 @@ var (
 	ErrInvalidChainID = errors.New("invalid chain ID")
 	// ErrAlreadyStarted is returned by a second call to Client.Start.
 	ErrAlreadyStarted = errors.New("p2p client already started")
-	// ErrClosed is returned by Client.Start after Close.
-	ErrClosed = errors.New("p2p client closed")
+	// ErrStopped is returned by Client.Start after Stop.
+	ErrStopped = errors.New("p2p client stopped")
 )

@@ -2,7 +2,9 @@ package p2p
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
@@ -123,4 +125,64 @@ func TestRuntimeBanOverridesAllowList(t *testing.T) {
 
 	require.NoError(t, n.ConnectionGater().UnblockPeer(aID))
 	requireConnects(t, n, a)
+}
+
+// A flood of bans, each under a fresh identity, keeps only the newest: the
+// oldest are lifted, in the gater too.
+func TestBanFloodStaysBounded(t *testing.T) {
+	const limit, flood = 8, 100
+	key, _ := newIdentity(t)
+	c, err := newClient(loopbackConfig(), key, testChainID, nil, nil, WithBanLimits(limit, time.Hour))
+	require.NoError(t, err)
+	ids := make([]peer.ID, flood)
+	for i := range ids {
+		ids[i] = peer.ID(fmt.Sprintf("flood-%03d", i))
+		c.Ban(ids[i], "test flood")
+	}
+	require.Equal(t, limit, c.bans.len())
+	assert.Len(t, c.ConnectionGater().ListBlockedPeers(), limit, "the gater holds only the bans kept")
+	assert.True(t, c.gater.permits(ids[0]), "the oldest ban was lifted")
+	assert.False(t, c.gater.permits(ids[flood-1]))
+}
+
+// Peers go-header blocks through the gater directly are bounded as well,
+// once a sweep has seen them.
+func TestDirectBlocksAreBounded(t *testing.T) {
+	const limit = 4
+	key, _ := newIdentity(t)
+	c, err := newClient(loopbackConfig(), key, testChainID, nil, nil, WithBanLimits(limit, time.Hour))
+	require.NoError(t, err)
+	for i := range 3 * limit {
+		require.NoError(t, c.ConnectionGater().BlockPeer(peer.ID(fmt.Sprintf("direct-%02d", i))))
+	}
+	c.bans.sweep()
+	require.Equal(t, limit, c.bans.len())
+	require.Len(t, c.ConnectionGater().ListBlockedPeers(), limit)
+}
+
+// A ban ends by itself: the peer is refused while it lasts and connects
+// again once it has expired.
+func TestExpiredBanLetsPeerConnect(t *testing.T) {
+	const ttl = time.Second
+	aKey, aID := newIdentity(t)
+	key, _ := newIdentity(t)
+	n, err := newClient(loopbackConfig(), key, testChainID, nil, testLogger(t), WithBanLimits(0, ttl))
+	require.NoError(t, err)
+	require.NoError(t, n.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, stopWithin(t, n)) })
+	a := startClient(t, loopbackConfig(), aKey, nil)
+	requireConnects(t, n, a)
+
+	banned := time.Now()
+	n.Ban(aID, "test")
+	require.False(t, connected(n, a), "a ban closes the peer's connections")
+	if time.Since(banned) < ttl { // else this machine is too slow to see the ban at all
+		requireDialRefused(t, n, a)
+	}
+
+	require.Eventually(t, func() bool { return n.gater.permits(aID) }, eventually, tick, "the ban was never lifted")
+	require.GreaterOrEqual(t, time.Since(banned), ttl, "lifted early")
+	require.Zero(t, n.bans.len())
+	requireConnects(t, n, a)
+	requireConnects(t, a, n)
 }

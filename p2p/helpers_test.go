@@ -28,6 +28,10 @@ const testChainID = "test-chain"
 const eventually = 15 * time.Second
 const tick = 20 * time.Millisecond
 
+// stopDeadline bounds every Stop in these tests: a Stop that takes longer
+// is a bug, reported rather than waited for.
+const stopDeadline = 10 * time.Second
+
 // newIdentity creates an identity key in a fresh directory, the way a node
 // does on first start.
 func newIdentity(t *testing.T) (crypto.PrivKey, peer.ID) {
@@ -60,11 +64,21 @@ func startClient(t *testing.T, cfg config.P2PConfig, key crypto.PrivKey, logger 
 	if logger == nil {
 		logger = testLogger(t)
 	}
-	c, err := NewClient(cfg, key, testChainID, newTestDatastore(), logger)
+	c, err := newClient(cfg, key, testChainID, newTestDatastore(), logger)
 	require.NoError(t, err)
 	require.NoError(t, c.Start(context.Background()))
-	t.Cleanup(func() { require.NoError(t, c.Close()) })
+	t.Cleanup(func() { require.NoError(t, stopWithin(t, c)) })
 	return c
+}
+
+// newClient builds a client from the configuration's strings, parsed as a
+// node parses them.
+func newClient(cfg config.P2PConfig, key crypto.PrivKey, chainID string, ds datastore.Batching, logger *slog.Logger, opts ...Option) (*Client, error) {
+	parsed, err := parseConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return New(parsed, key, chainID, ds, logger, opts...)
 }
 
 func connected(a, b *Client) bool {
@@ -193,4 +207,27 @@ func (r *recorder) dump() string {
 		fmt.Fprintf(&b, "%s %s %v\n", rec.level, rec.msg, rec.attrs)
 	}
 	return b.String()
+}
+
+// parseConfig turns the configuration's strings into a Config with the
+// config package's parsers (internal/p2pconf does the same outside this
+// package; importing it here would be a cycle).
+func parseConfig(cfg config.P2PConfig) (Config, error) {
+	listen, err := cfg.ListenMultiaddrs()
+	if err != nil {
+		return Config{}, err
+	}
+	seeds, err := cfg.SeedAddrInfos()
+	if err != nil {
+		return Config{}, err
+	}
+	blocked, err := cfg.BlockedPeerIDs()
+	if err != nil {
+		return Config{}, err
+	}
+	allowed, err := cfg.AllowedPeerIDs()
+	if err != nil {
+		return Config{}, err
+	}
+	return Config{Listen: listen, Seeds: seeds, Blocked: blocked, Allowed: allowed}, nil
 }

@@ -46,11 +46,11 @@ func TestIdentitySurvivesRestart(t *testing.T) {
 	start := func() string {
 		key, err := LoadOrCreateIdentity(path)
 		require.NoError(t, err)
-		c, err := NewClient(loopbackConfig(), key, testChainID, nil, testLogger(t))
+		c, err := newClient(loopbackConfig(), key, testChainID, nil, testLogger(t))
 		require.NoError(t, err)
 		require.NoError(t, c.Start(context.Background()))
 		id := c.Host().ID().String()
-		require.NoError(t, c.Close())
+		require.NoError(t, stopWithin(t, c))
 		return id
 	}
 	first := start()

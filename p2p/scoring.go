@@ -1,28 +1,12 @@
 package p2p
 
 import (
-	"maps"
 	"sync"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
-
-// Option configures a Client.
-type Option func(*options)
-
-type options struct {
-	topicScores map[string]*pubsub.TopicScoreParams
-}
-
-// WithTopicScores turns on gossipsub peer scoring with these parameters for
-// the given topics. A peer whose messages the topic validators reject loses
-// score with each one; below GraylistThreshold everything it sends is
-// ignored, below GossipThreshold it is no longer gossiped to.
-func WithTopicScores(scores map[string]*pubsub.TopicScoreParams) Option {
-	return func(o *options) { o.topicScores = maps.Clone(scores) }
-}
 
 // Score thresholds. With go-header's recommended topic parameters one
 // rejected message costs 100 and n of them 100·n² (decaying over an hour),

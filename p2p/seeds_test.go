@@ -93,7 +93,7 @@ func TestSeedIsRetriedUntilItComesUp(t *testing.T) {
 	// The seed goes away: the node notices, fails again (one more Warn for
 	// the new streak of failures) and reconnects once the seed is back on
 	// the same address.
-	require.NoError(t, seed.Close())
+	require.NoError(t, stopWithin(t, seed))
 	require.Eventually(t, func() bool { return rec.count(slog.LevelWarn, seedUnreachable) == 2 }, eventually, tick)
 	seed = startClient(t, seedCfg, seedKey, nil)
 	require.Eventually(t, func() bool { return connected(n, seed) }, eventually, tick)

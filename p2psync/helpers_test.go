@@ -17,6 +17,7 @@ import (
 	"github.com/headersync/headersync/config"
 	"github.com/headersync/headersync/internal/chaingen"
 	"github.com/headersync/headersync/internal/loopback"
+	"github.com/headersync/headersync/internal/p2pconf"
 	"github.com/headersync/headersync/internal/testlog"
 	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync"
@@ -59,14 +60,16 @@ func newPeer(t *testing.T, o peerOpts) *testPeer {
 		o.key = newKey(t)
 	}
 	listen := "/ip4/127.0.0.1/tcp/" + strconv.Itoa(o.port)
-	client, err := p2p.NewClient(config.P2PConfig{
+	cfg, err := p2pconf.Parse(config.P2PConfig{
 		ListenAddress: []string{listen},
 		Seeds:         o.seeds,
 		BlockedPeers:  o.blocked,
-	}, o.key, chainID, nil, logger, p2p.WithTopicScores(p2psync.TopicScores(chainID)))
+	})
+	require.NoError(t, err)
+	client, err := p2p.New(cfg, o.key, chainID, nil, logger, p2p.WithTopicScores(p2psync.TopicScores(chainID)))
 	require.NoError(t, err)
 	require.NoError(t, client.Start(context.Background()))
-	t.Cleanup(func() { require.NoError(t, client.Close()) })
+	t.Cleanup(func() { require.NoError(t, client.Stop(context.Background())) })
 	return &testPeer{t: t, client: client, ds: memStore(t), log: logger}
 }
 

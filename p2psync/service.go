@@ -39,6 +39,8 @@ type Network interface {
 	PubSub() *pubsub.PubSub
 	// ConnectionGater is where go-header's exchange client bans peers.
 	ConnectionGater() *conngater.BasicConnectionGater
+	// Ban refuses p for a while and closes its connections.
+	Ban(p peer.ID, reason string)
 	// SeedIDs are the configured seeds: asked first.
 	SeedIDs() []peer.ID
 }
@@ -103,23 +105,15 @@ func newService[H Header[H]](cfg Config, net Network, ds Datastore) (*Service[H]
 	}
 	log := cfg.Logger.With("service", string(cfg.Kind))
 	if cfg.Reputation == nil {
-		cfg.Reputation = peers.NewReputation(BanThrough(net, log), log)
+		cfg.Reputation = peers.NewReputation(BanThrough(net), log)
 	}
 	return &Service[H]{cfg: cfg, net: net, ds: ds, log: log}, nil
 }
 
-// BanThrough returns a ban for a Reputation: the peer goes on the
-// connection gater's runtime block list (go-header's own mechanism) and its
-// connections close.
-func BanThrough(net Network, log *slog.Logger) func(peer.ID, error) {
-	return func(p peer.ID, _ error) {
-		if err := net.ConnectionGater().BlockPeer(p); err != nil {
-			log.Error("ban peer", "peer", p, "err", err)
-		}
-		if err := net.Host().Network().ClosePeer(p); err != nil {
-			log.Debug("close banned peer", "peer", p, "err", err)
-		}
-	}
+// BanThrough returns a ban for a Reputation: the network's (the p2p
+// client's bounded, expiring bans).
+func BanThrough(net Network) func(peer.ID, error) {
+	return func(p peer.ID, reason error) { net.Ban(p, reason.Error()) }
 }
 
 // Start opens the store and starts every component, in order; ctx bounds

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -20,13 +21,32 @@ var progressHeight = regexp.MustCompile(`(\S+)=(\d+)(?:/(\d+))?`)
 // SIGINT.
 func TestDevnetConvergesAndStopsOnSIGINT(t *testing.T) {
 	cmd := exec.Command(binary, "devnet", "--block-time", "100ms")
-	stdout, err := cmd.StdoutPipe()
+	// Its own process group, so that a hung devnet is killed whole.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A pipe of our own rather than StdoutPipe: Wait runs from the start,
+	// so that a hang is seen, and must not close the read end under the
+	// reader before it has read the last lines.
+	stdout, w, err := os.Pipe()
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = stdout.Close() })
+	cmd.Stdout = w
 	require.NoError(t, cmd.Start())
+	require.NoError(t, w.Close()) // the child holds its copy
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	killed := false
+	kill := func() {
+		if !killed {
+			killed = true
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	}
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+		select {
+		case <-done:
+		default:
+			kill()
+			<-done
 		}
 	})
 
@@ -58,21 +78,37 @@ func TestDevnetConvergesAndStopsOnSIGINT(t *testing.T) {
 	}
 	require.Equal(t, []string{"sequencer", "full", "light"}, roles)
 
+	// The stop deadline holds even if the process hangs: the output and
+	// the exit are both awaited against it, and a devnet past it is killed
+	// with its whole process group.
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	stopDeadline := time.NewTimer(stopWithin)
+	defer stopDeadline.Stop()
 	var tail []string
-	for line := range lines {
-		tail = append(tail, line)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(6 * time.Second):
-		t.Fatal("devnet did not stop within 5s of SIGINT")
+	exited := done // nil once received; done stays for the cleanup
+	for lines != nil || exited != nil {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				lines = nil
+				continue
+			}
+			tail = append(tail, line)
+		case err := <-exited:
+			done <- err // for the cleanup
+			exited = nil
+			require.NoError(t, err)
+		case <-stopDeadline.C:
+			kill()
+			t.Fatalf("devnet did not stop within %s of SIGINT; killed. Output since:\n%s", stopWithin, strings.Join(tail, "\n"))
+		}
 	}
 	require.Contains(t, tail, "devnet: stopped")
 }
+
+// stopWithin is how long the devnet may take to stop after SIGINT: its
+// nodes stop within 5 s, plus the process's exit.
+const stopWithin = 6 * time.Second
 
 // allAtLeast reports whether every height on a progress line is >= min.
 func allAtLeast(line string, min uint64) bool {

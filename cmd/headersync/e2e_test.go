@@ -71,7 +71,10 @@ func TestThreeProcessesConvergeAndSurviveKill9(t *testing.T) {
 	// Crash the full node once everything it reports is on disk.
 	var stored uint64
 	require.Eventually(t, func() bool {
-		st := full.status()
+		st, ok := full.tryStatus()
+		if !ok {
+			return false
+		}
 		stored = st.Headers.Height
 		return stored >= 20 && st.Headers.DurableHeight == stored && st.Blocks.DurableHeight >= stored
 	}, waitFor, tick)
@@ -88,10 +91,17 @@ func TestThreeProcessesConvergeAndSurviveKill9(t *testing.T) {
 	// Stop the sequencer: everyone ends on the same head.
 	last := seq.height()
 	seq.terminate()
-	require.Eventually(t, func() bool {
-		f, l := full.header("head"), light.header("head")
-		return f.Height >= last && f.Hash.String() == l.Hash.String()
-	}, waitFor, tick, "full and light never agreed on the head")
+	poll(t, func() (bool, error) {
+		f, err := full.tryHeader("head")
+		if err != nil {
+			return false, err
+		}
+		l, err := light.tryHeader("head")
+		if err != nil {
+			return false, err
+		}
+		return f.Height >= last && f.Hash.String() == l.Hash.String(), nil
+	}, "full and light never agreed on the head")
 	full.terminate()
 	light.terminate()
 }

@@ -49,21 +49,47 @@ const (
 // cli runs a one-shot command and returns its output and exit code.
 func cli(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	stdout, stderr, code, err := tryCLI(args...)
+	require.NoError(t, err)
+	return stdout, stderr, code
+}
+
+// tryCLI is cli for code off the test goroutine (an Eventually condition):
+// a command that could not run is an error, not a test failure.
+func tryCLI(args ...string) (stdout, stderr string, code int, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
+	err = cmd.Run()
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
 	case errors.As(err, &exit):
 		code = exit.ExitCode()
 	default:
-		t.Fatalf("run %v: %v", args, err)
+		return "", "", 0, fmt.Errorf("run %v: %w", args, err)
 	}
-	return out.String(), errOut.String(), code
+	return out.String(), errOut.String(), code, nil
+}
+
+// poll is require.Eventually for a condition that can fail. Eventually runs
+// the condition on a goroutine of its own, where require must not be
+// called: an error stops the polling instead, and fails the test here, on
+// the test goroutine.
+func poll(t *testing.T, cond func() (bool, error), msgAndArgs ...any) {
+	t.Helper()
+	var err error
+	require.Eventually(t, func() bool {
+		ok, cerr := cond()
+		if cerr != nil {
+			err = cerr
+			return true
+		}
+		return ok
+	}, waitFor, tick, msgAndArgs...)
+	require.NoError(t, err, msgAndArgs...)
 }
 
 // mustCLI runs a command that must succeed and returns its trimmed stdout.
@@ -172,9 +198,18 @@ func (p *proc) height() uint64 {
 
 func (p *proc) header(ref string) api.HeaderJSON {
 	p.t.Helper()
-	h, err := p.api.Header(context.Background(), ref)
-	require.NoError(p.t, err, "%s header %s", p.name, ref)
+	h, err := p.tryHeader(ref)
+	require.NoError(p.t, err)
 	return h
+}
+
+// tryHeader is header for code off the test goroutine.
+func (p *proc) tryHeader(ref string) (api.HeaderJSON, error) {
+	h, err := p.api.Header(context.Background(), ref)
+	if err != nil {
+		return h, fmt.Errorf("%s header %s: %w", p.name, ref, err)
+	}
+	return h, nil
 }
 
 // kill9 kills the node without warning, as a crash would.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -13,21 +14,34 @@ import (
 // with slog's keys.
 func logLines(t *testing.T, p *proc) []map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(p.log.Name())
+	out, err := readLogLines(p)
 	require.NoError(t, err)
+	return out
+}
+
+// readLogLines is logLines for code off the test goroutine.
+func readLogLines(p *proc) ([]map[string]any, error) {
+	data, err := os.ReadFile(p.log.Name())
+	if err != nil {
+		return nil, err
+	}
 	var out []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		if line == "" {
 			continue
 		}
 		var m map[string]any
-		require.NoError(t, json.Unmarshal([]byte(line), &m), "%s: not a JSON line: %q", p.name, line)
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			return nil, fmt.Errorf("%s: not a JSON line: %q: %w", p.name, line, err)
+		}
 		for _, k := range []string{"time", "level", "msg"} {
-			require.Contains(t, m, k, "%s: line without %q: %q", p.name, k, line)
+			if _, ok := m[k]; !ok {
+				return nil, fmt.Errorf("%s: line without %q: %q", p.name, k, line)
+			}
 		}
 		out = append(out, m)
 	}
-	return out
+	return out, nil
 }
 
 // With --log.format json, every line a node writes is JSON — go-header's
@@ -63,15 +77,19 @@ func TestLogFormatJSONCoversLibraries(t *testing.T) {
 func waitLogged(t *testing.T, p *proc, msg, service string) map[string]any {
 	t.Helper()
 	var found map[string]any
-	require.Eventually(t, func() bool {
-		for _, l := range logLines(t, p) {
+	poll(t, func() (bool, error) {
+		lines, err := readLogLines(p)
+		if err != nil {
+			return false, err
+		}
+		for _, l := range lines {
 			if l["msg"] == msg && (service == "" || l["service"] == service) {
 				found = l
-				return true
+				return true, nil
 			}
 		}
-		return false
-	}, waitFor, tick, "%s never logged %q", p.name, msg)
+		return false, nil
+	}, "%s never logged %q", p.name, msg)
 	return found
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/headersync/headersync/api"
+	"github.com/headersync/headersync/p2psync"
 )
 
 func newPeersCmd() *cobra.Command {
@@ -73,7 +74,7 @@ func printPeers(w io.Writer, st api.Status) error {
 	return nil
 }
 
-func peerServiceCell(s api.PeerService) string {
+func peerServiceCell(s p2psync.PeerState) string {
 	cell := "no"
 	if s.Serves {
 		cell = "serves"

@@ -39,17 +39,20 @@ func TestPeersCommand(t *testing.T) {
 		return api.PeerStatus{}, false
 	}
 	var peers []api.PeerStatus
-	require.Eventually(t, func() bool {
-		out, _, code := cli(t, "peers", "--api", fullPorts.apiURL(), "--json")
+	poll(t, func() (bool, error) {
+		out, _, code, err := tryCLI("peers", "--api", fullPorts.apiURL(), "--json")
+		if err != nil {
+			return false, err
+		}
 		if code != 0 || json.Unmarshal([]byte(out), &peers) != nil {
-			return false
+			return false, nil
 		}
 		s, okS := peerOf(peers, seqID)
 		l, okL := peerOf(peers, lightID)
 		o, okO := peerOf(peers, otherID)
 		return okS && okL && okO && s.Services["header"].Serves && s.Services["block"].Serves &&
-			l.Services["header"].Serves && o.Chain == "other"
-	}, waitFor, tick, "peers: %+v", peers)
+			l.Services["header"].Serves && o.Chain == "other", nil
+	}, "peers: %+v", peers)
 
 	s, _ := peerOf(peers, seqID)
 	require.Equal(t, "outbound", s.Direction)

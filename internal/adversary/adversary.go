@@ -24,6 +24,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/internal/p2pconf"
 	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/types"
@@ -108,7 +109,11 @@ func Start(ctx context.Context, o Options) (*Adversary, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := p2p.NewClient(config.P2PConfig{ListenAddress: []string{"/ip4/127.0.0.1/tcp/0"}, Seeds: o.Seeds}, key, o.ChainID, nil, o.Logger)
+	cfg, err := p2pconf.Parse(config.P2PConfig{ListenAddress: []string{"/ip4/127.0.0.1/tcp/0"}, Seeds: o.Seeds})
+	if err != nil {
+		return nil, err
+	}
+	client, err := p2p.New(cfg, key, o.ChainID, nil, o.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +122,7 @@ func Start(ctx context.Context, o Options) (*Adversary, error) {
 	}
 	topic, err := client.PubSub().Join(o.Kind.TopicID(o.ChainID))
 	if err != nil {
-		_ = client.Close()
+		_ = client.Stop(context.Background())
 		return nil, fmt.Errorf("join topic: %w", err)
 	}
 	a := &Adversary{o: o, client: client, topic: topic, proto: protocol.ID(o.Kind.ProtocolID(o.ChainID)), stop: make(chan struct{})}
@@ -130,8 +135,8 @@ func Start(ctx context.Context, o Options) (*Adversary, error) {
 func (a *Adversary) Close() error {
 	a.closing.Do(func() { close(a.stop) })
 	a.client.Host().RemoveStreamHandler(a.proto)
-	_ = a.topic.Close() // the client's Close tears it down anyway
-	return a.client.Close()
+	_ = a.topic.Close() // the client's Stop tears it down anyway
+	return a.client.Stop(context.Background())
 }
 
 // Client returns the adversary's libp2p client.

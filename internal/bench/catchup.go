@@ -23,6 +23,7 @@ import (
 	"github.com/headersync/headersync/config"
 	"github.com/headersync/headersync/internal/chaingen"
 	"github.com/headersync/headersync/internal/netdelay"
+	"github.com/headersync/headersync/internal/p2pconf"
 	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/store"
@@ -194,7 +195,7 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 		if err != nil {
 			return res, err
 		}
-		closers = append(closers, client.Close)
+		closers = append(closers, func() error { return client.Stop(context.Background()) })
 		// The serving nodes hold the whole chain and sync from nobody: a
 		// sequencer's service.
 		svc, err := p2psync.NewSequencer[*types.SignedHeader](p2psync.Config{
@@ -229,7 +230,7 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 	if err != nil {
 		return res, err
 	}
-	closers = append(closers, client.Close)
+	closers = append(closers, func() error { return client.Stop(context.Background()) })
 	svc, err := p2psync.New[*types.SignedHeader](p2psync.Config{
 		Kind: p2psync.Headers, Genesis: gen.Genesis, BlockTime: time.Second, Logger: o.Logger,
 		RequestSize: o.RequestSize,
@@ -316,8 +317,11 @@ func startClient(ctx context.Context, seeds []string, logger *slog.Logger, onlyR
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	cfg := config.P2PConfig{ListenAddress: []string{"/ip4/127.0.0.1/tcp/0"}, Seeds: seeds}
-	client, err := p2p.NewClient(cfg, key, benchChainID, nil, logger)
+	cfg, err := p2pconf.Parse(config.P2PConfig{ListenAddress: []string{"/ip4/127.0.0.1/tcp/0"}, Seeds: seeds})
+	if err != nil {
+		return nil, err
+	}
+	client, err := p2p.New(cfg, key, benchChainID, nil, logger)
 	if err != nil {
 		return nil, err
 	}

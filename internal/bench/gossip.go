@@ -83,7 +83,7 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 		if err != nil {
 			return res, err
 		}
-		stops = append(stops, client.Close)
+		stops = append(stops, func() error { return client.Stop(context.Background()) })
 		cfg := p2psync.Config{Kind: p2psync.Headers, Genesis: gen.Genesis, BlockTime: o.BlockTime, Logger: o.Logger}
 		ds := store.Memory()
 		stops = append(stops, ds.Close)
