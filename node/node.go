@@ -263,12 +263,12 @@ func (n *Node) startServices(ctx context.Context, recoverTo uint64) error {
 		return err
 	}
 	base := p2psync.Config{
-		Genesis:        n.genesis,
-		Sequencer:      n.cfg.Role == config.RoleSequencer,
-		TrustedHash:    trusted,
-		RecoverTo:      recoverTo,
-		BlockTime:      time.Duration(n.cfg.BlockTime),
-		RequestSize:    n.opts.Sync.RequestSize,
+		Genesis:     n.genesis,
+		Sequencer:   n.cfg.Role == config.RoleSequencer,
+		TrustedHash: trusted,
+		RecoverTo:   recoverTo,
+		BlockTime:   time.Duration(n.cfg.BlockTime),
+		RequestSize: n.opts.Sync.RequestSize,
 	}
 	// One reputation for both services: a peer banned by one is banned
 	// by the other.
