@@ -10,6 +10,7 @@ import (
 
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
 	"github.com/celestiaorg/go-libp2p-messenger/serde"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -77,7 +78,6 @@ func TestForgedAnchorsAreRefetchedAroundAndPunished(t *testing.T) {
 	t.Cleanup(func() { _ = mn.Close() })
 	client, server := mn.Hosts()[0], mn.Hosts()[1]
 	proto := protocol.ID(Headers.ProtocolID("gm"))
-	require.NoError(t, client.Peerstore().AddProtocols(server.ID(), proto))
 
 	// The server answers ranges honestly and single headers (the anchors)
 	// with a forgery: the right header with its time moved, under the
@@ -106,6 +106,7 @@ func TestForgedAnchorsAreRefetchedAroundAndPunished(t *testing.T) {
 		}
 		_ = s.Close()
 	})
+	waitServes(t, client, server.ID(), proto)
 
 	var (
 		mu   sync.Mutex
@@ -126,4 +127,15 @@ func TestForgedAnchorsAreRefetchedAroundAndPunished(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.Equal(t, []peer.ID{server.ID()}, bans, "the forger is banned once")
+}
+
+// waitServes waits until c's peerstore says p serves proto: identify tells
+// it once p has registered a handler (and would undo a protocol added to the
+// peerstore by hand before that).
+func waitServes(t *testing.T, c host.Host, p peer.ID, proto protocol.ID) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		got, err := c.Peerstore().SupportsProtocols(p, proto)
+		return err == nil && len(got) > 0
+	}, 10*time.Second, 5*time.Millisecond, "identify never said %s serves %s", p, proto)
 }

@@ -49,7 +49,7 @@ func TestFetcherSyncsFromGoHeadersServer(t *testing.T) {
 	require.NoError(t, srv.Start(ctx))
 	t.Cleanup(func() { require.NoError(t, srv.Stop(ctx)) })
 	proto := Headers.ProtocolID("gm")
-	require.NoError(t, client.Peerstore().AddProtocols(server.ID(), protocol.ID(proto)))
+	waitServes(t, client, server.ID(), protocol.ID(proto))
 
 	rep := peers.NewReputation(func(p peer.ID, reason error) { t.Errorf("banned honest go-header server %s: %v", p, reason) }, nil)
 	f := newFetcher[*types.SignedHeader](nil, peers.NewClient[*types.SignedHeader](client, protocol.ID(proto), nil, rep, 5*time.Second),
