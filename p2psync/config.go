@@ -108,7 +108,7 @@ func (c *Config) Defaults() {
 		c.InitRetryMax = 5 * time.Second
 	}
 	if c.RangeRetryMin == 0 {
-		c.RangeRetryMin = 250 * time.Millisecond
+		c.RangeRetryMin = 50 * time.Millisecond
 	}
 	if c.RangeRetryMax == 0 {
 		c.RangeRetryMax = 5 * time.Second

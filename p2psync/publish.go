@@ -54,12 +54,19 @@ func (s *Sequencer[H]) FinishRecovery(ctx context.Context) error {
 	return s.pub.finishRecovery(ctx)
 }
 
+// chainStore is what the publisher needs of the store.
+type chainStore[H Header[H]] interface {
+	header.Store[H]
+	// Sync syncs every write so far to disk.
+	Sync(ctx context.Context) error
+}
+
 // publisher is the sequencer's half of a service: it appends what the
 // sequencer produces, waits until it is durable, and broadcasts it.
 type publisher[H Header[H]] struct {
 	kind       Kind
 	init       *chainInit[H]
-	store      header.Store[H]
+	store      chainStore[H]
 	broadcast  func(context.Context, H) error
 	stopSyncer func(context.Context) error // ends a recovery; nil when none runs
 	recoverTo  uint64
@@ -90,7 +97,10 @@ func (p *publisher[H]) publish(ctx context.Context, h H) error {
 			return fmt.Errorf("publish %s %d: append to store: %w", p.kind, h.Height(), err)
 		}
 	}
-	// The store's Init and Append return once h is on disk.
+	// Peers must never see a header that a crash could take back.
+	if err := p.store.Sync(ctx); err != nil {
+		return fmt.Errorf("publish %s %d: wait until written: %w", p.kind, h.Height(), err)
+	}
 	if err := p.broadcast(ctx, h); err != nil {
 		return fmt.Errorf("publish %s %d: %w: %w", p.kind, h.Height(), ErrBroadcastFailed, err)
 	}

@@ -31,14 +31,15 @@ type Limits struct {
 	// catching-up headersync node keeps about a dozen in flight.
 	PerPeerConcurrent int
 	// PerPeerRate and PerPeerBurst bound one peer's requests per second. A
-	// catching-up headersync node sends a few hundred a second.
+	// catching-up headersync node on a fast link sends a few thousand a
+	// second (a chunk of 128 headers, or an anchor, per request).
 	PerPeerRate  float64
 	PerPeerBurst int
 }
 
 // DefaultLimits serve an honest catch-up at full speed and cap a flood.
 func DefaultLimits() Limits {
-	return Limits{Concurrent: 64, PerPeerConcurrent: 16, PerPeerRate: 1000, PerPeerBurst: 500}
+	return Limits{Concurrent: 64, PerPeerConcurrent: 16, PerPeerRate: 5000, PerPeerBurst: 2500}
 }
 
 // Validate says which field, if any, admits no request at all.
