@@ -38,9 +38,8 @@ func keyKind(k []byte, heightByHash map[string]uint64) (height uint64, isRecord,
 }
 
 // damageStore stores hs on disk in dir, closes the database and flips a
-// byte in two of its data blocks, found from the middle of the table
-// outwards: one holding only header records, one only index entries, none
-// of the head (New reads it). It returns what it damaged, read with
+// byte in two of its data blocks: one holding only header records, one only
+// index entries, none of the head (New reads it). It returns what it damaged, read with
 // pebble's table reader rather than with the store under test.
 func damageStore(t *testing.T, dir string, hs []*types.SignedHeader) damaged {
 	t.Helper()
@@ -61,51 +60,33 @@ func damageStore(t *testing.T, dir string, hs []*types.SignedHeader) damaged {
 	tables, err := diskfault.Tables(dir)
 	require.NoError(t, err)
 	require.Len(t, tables, 1, "a clean close flushes everything to one table")
-	blocks, err := diskfault.DataBlocks(tables[0])
-	require.NoError(t, err)
-
+	// Choose both blocks before damaging either: FindBlock reads the table.
 	var (
 		d      damaged
 		chosen []diskfault.Block
 	)
-	for i := range blocks {
-		blk := blocks[(len(blocks)/2+i)%len(blocks)]
-		keys, err := diskfault.KeysIn(tables[0], blk)
-		require.NoError(t, err)
-		var heights []uint64
-		records, entries := 0, 0
-		for _, k := range keys {
+	for _, wantRecord := range []bool{true, false} {
+		blk, keys, err := diskfault.FindBlock(tables[0], func(k []byte) bool {
 			h, isRecord, ok := keyKind(k, heightByHash)
-			if !ok || h == head {
-				records, entries = -1, -1
-				break
-			}
-			if isRecord {
-				records++
-			} else {
-				entries++
-			}
-			heights = append(heights, h)
+			return ok && isRecord == wantRecord && h != head
+		})
+		require.NoError(t, err, "records %v", wantRecord)
+		heights := make([]uint64, len(keys))
+		for i, k := range keys {
+			heights[i], _, _ = keyKind(k, heightByHash)
 		}
 		slices.Sort(heights)
-		switch {
-		case records > 0 && entries == 0 && d.records == nil:
+		if wantRecord {
 			d.records = heights
-		case entries > 0 && records == 0 && d.index == nil:
+		} else {
 			d.index = heights
-		default:
-			continue
 		}
 		chosen = append(chosen, blk)
-		if d.records != nil && d.index != nil {
-			for _, blk := range chosen {
-				require.NoError(t, diskfault.FlipBlock(tables[0], blk))
-			}
-			return d
-		}
 	}
-	t.Fatalf("%s has no data block of header records only and one of index entries only", tables[0])
-	return damaged{}
+	for _, blk := range chosen {
+		require.NoError(t, diskfault.FlipBlock(tables[0], blk))
+	}
+	return d
 }
 
 // requireCorrupt requires err to be a corrupt read of key, and nothing a
