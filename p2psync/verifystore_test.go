@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -12,7 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/headersync/headersync/internal/chaingen"
+	"github.com/headersync/headersync/internal/diskfault"
 	"github.com/headersync/headersync/p2psync"
+	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
 )
 
@@ -108,6 +113,103 @@ func TestVerifyStoreNamesEachThingOnce(t *testing.T) {
 	_, err = p2psync.VerifyStore[*types.SignedHeader](ctx, alien, p2psync.Headers, gen.Genesis, nil)
 	require.ErrorIs(t, err, p2psync.ErrNotSequencerKey)
 	require.Equal(t, 1, strings.Count(err.Error(), "header 10"), err.Error())
+}
+
+// Heights that cannot be read are all listed, and the chain around them is
+// still checked: one run of check names every damaged height. The damage is
+// real: a byte flipped in a data block of header records and in one of hash
+// index entries of a store on disk.
+func TestVerifyStoreListsUnreadableHeights(t *testing.T) {
+	ctx := context.Background()
+	gen := newGenerator(t, 300)
+	hs, err := gen.Headers(300)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	ds, err := store.Open(dir)
+	require.NoError(t, err)
+	importChain(t, ds, hs)
+	require.NoError(t, ds.Close())
+
+	heightOf := make(map[string]uint64, len(hs))
+	for _, h := range hs {
+		heightOf[string(indexKey("headerEx", h.Hash()))] = h.Height()
+		heightOf[string(heightKey("headerEx", h.Height()))] = h.Height()
+	}
+	tables, err := diskfault.Tables(dir)
+	require.NoError(t, err)
+	require.Len(t, tables, 1, "a clean close flushes everything to one table")
+	// Choose both blocks before damaging either: FindBlock reads the table.
+	// Neither holds the head's keys or the first header's (the walk checks
+	// the first header when it can read it).
+	var (
+		records, index, unreadable []uint64
+		chosen                     []diskfault.Block
+	)
+	for _, kind := range []string{"/headerEx/v2/h/", "/headerEx/v2/x/"} {
+		blk, keys, err := diskfault.FindBlock(tables[0], func(k []byte) bool {
+			h, ok := heightOf[string(k)]
+			return ok && strings.HasPrefix(string(k), kind) && h != 1 && h != 300
+		})
+		require.NoError(t, err, kind)
+		for _, k := range keys {
+			if kind == "/headerEx/v2/h/" {
+				records = append(records, heightOf[string(k)])
+			} else {
+				index = append(index, heightOf[string(k)])
+			}
+			unreadable = append(unreadable, heightOf[string(k)])
+		}
+		chosen = append(chosen, blk)
+	}
+	for _, blk := range chosen {
+		require.NoError(t, diskfault.FlipBlock(tables[0], blk))
+	}
+	slices.Sort(index)
+	slices.Sort(unreadable)
+	unreadable = slices.Compact(unreadable) // a height may lose its record and its index entry
+	t.Logf("damaged header records %v, index entries of %v", records, index)
+
+	ds, err = store.Open(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, ds.Close()) })
+	rep, err := p2psync.VerifyStore[*types.SignedHeader](ctx, ds, p2psync.Headers, gen.Genesis, nil)
+	require.ErrorIs(t, err, p2psync.ErrCorruptStore)
+	require.ErrorIs(t, err, store.ErrCorrupt, "the first read error is wrapped")
+	require.Equal(t, unreadable, rep.Unreadable, "every unreadable height, ascending")
+	require.Equal(t, uint64(1), rep.From, "checked down to genesis around the damage")
+	require.Equal(t, uint64(300), rep.Head)
+
+	// The walk goes down from the head: the first read to fail is the
+	// highest damaged height's, its record if that is damaged (read by
+	// height), else its index entry (read by hash).
+	top := unreadable[len(unreadable)-1]
+	firstErr := fmt.Sprintf(`header %d: headerstore: read header %d: store corrupt: read /headerEx/v2/h/%d: `, top, top, top)
+	if !slices.Contains(records, top) {
+		firstErr = fmt.Sprintf(`cannot read the hash index at %d: headerstore: read index of %s: store corrupt: read /headerEx/v2/x/%s: `,
+			top, hs[top-1].Hash(), hex.EncodeToString(hs[top-1].Hash()))
+	}
+	listed := make([]string, 0, len(unreadable))
+	for _, h := range unreadable[:min(len(unreadable), 20)] {
+		listed = append(listed, strconv.FormatUint(h, 10))
+	}
+	list := strings.Join(listed, ", ")
+	if len(unreadable) > 20 {
+		list += fmt.Sprintf(" and %d more", len(unreadable)-20)
+	}
+	require.Regexp(t, "^"+regexp.QuoteMeta("corrupt store: cannot read headers "+list+": "+firstErr)+`.*checksum mismatch`, err.Error())
+	require.NotContains(t, err.Error(), "\n", "one line")
+
+	// A broken rule below the damage is still found: an index entry that
+	// names the wrong height.
+	below := uint64(2)
+	for slices.Contains(unreadable, below) || slices.Contains(unreadable, below+1) {
+		below++
+	}
+	require.Less(t, below, records[0])
+	require.NoError(t, ds.Pebble().Set(indexKey("headerEx", hs[below-1].Hash()), binary.BigEndian.AppendUint64(nil, 11), pebble.Sync))
+	_, err = p2psync.VerifyStore[*types.SignedHeader](ctx, ds, p2psync.Headers, gen.Genesis, nil)
+	require.ErrorIs(t, err, p2psync.ErrCorruptStore)
+	require.ErrorContains(t, err, fmt.Sprintf("hash index names height 11 for %s, stored at %d", hex.EncodeToString(hs[below-1].Hash()), below))
 }
 
 // CheckStoredEnds refuses a store whose chain the genesis does not name,

@@ -15,7 +15,9 @@ import (
 //     HeaderRequest: reset.
 //   - A request with neither origin nor hash: reset.
 //   - By hash (any amount, any hash length): the header, OK; absent:
-//     NOT_FOUND; any other store error or timeout (10 s): reset.
+//     NOT_FOUND; any other store error or timeout (10 s): reset. A read of
+//     damaged data (store.ErrCorrupt) is such an error, here and in a range:
+//     NOT_FOUND would say this node lacks a header it holds.
 //   - Origin 0, any amount (even over 512): the head, OK; an empty store
 //     (ErrNoHead is not ErrNotFound to go-header): reset.
 //   - Origin o >= 1 with amount a, to = o+a (wrapping, as go-header's uint64):

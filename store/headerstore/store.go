@@ -166,11 +166,12 @@ func (s *Store[H]) load() (*bounds[H], error) {
 	return &bounds[H]{base: m.base, height: m.head, head: head, raw: headRaw}, nil
 }
 
-// getCopy reads key; pebble.ErrNotFound if absent.
+// getCopy reads key; pebble.ErrNotFound if absent, a *store.CorruptError
+// if its data is damaged.
 func (s *Store[H]) getCopy(key []byte) ([]byte, error) {
 	v, closer, err := s.db.Get(key)
 	if err != nil {
-		return nil, err
+		return nil, s.keys.corruptAt(key, err)
 	}
 	out := bytes.Clone(v)
 	return out, closer.Close()
@@ -249,12 +250,13 @@ func (s *Store[H]) read(height uint64) (H, error) {
 	if b := s.bounds.Load(); height == b.height && b.height != 0 {
 		return b.head, nil
 	}
-	v, closer, err := s.db.Get(s.keys.heightKey(height))
+	key := s.keys.heightKey(height)
+	v, closer, err := s.db.Get(key)
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
 		return zero, header.ErrNotFound
 	case err != nil:
-		return zero, fmt.Errorf("headerstore: read header %d: %w", height, err)
+		return zero, fmt.Errorf("headerstore: read header %d: %w", height, s.keys.corruptAt(key, err))
 	}
 	defer closer.Close()
 	return decode[H](v, height)
