@@ -17,7 +17,7 @@ import (
 )
 
 // openPebble opens a pebble datastore in dir, closed when the test ends.
-func openPebble(t *testing.T, dir string) datastore.Batching {
+func openPebble(t *testing.T, dir string) *store.DB {
 	t.Helper()
 	ds, err := store.Open(dir)
 	require.NoError(t, err)
@@ -26,13 +26,13 @@ func openPebble(t *testing.T, dir string) datastore.Batching {
 }
 
 // reopen closes ds, as a stop would, and opens the queue again from dir.
-func reopen(t *testing.T, dir string, ds datastore.Batching) (datastore.Batching, *mempool) {
+func reopen(t *testing.T, dir string, ds datastore.Batching) (*store.DB, *mempool) {
 	t.Helper()
 	require.NoError(t, ds.Close())
-	ds = openPebble(t, dir)
-	m, err := openMempool(context.Background(), ds)
+	db := openPebble(t, dir)
+	m, err := openMempool(context.Background(), db)
 	require.NoError(t, err)
-	return ds, m
+	return db, m
 }
 
 func newPebbleMempool(t *testing.T) (string, datastore.Batching, *mempool) {

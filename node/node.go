@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ipfs/go-datastore"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -54,7 +53,7 @@ type Options struct {
 	// DataDir holds the pebble datastore. Alternatively Datastore supplies
 	// one (tests); the node does not close a supplied datastore.
 	DataDir   string
-	Datastore datastore.Batching
+	Datastore p2psync.Datastore
 	Logger    *slog.Logger
 	Version   string
 	// Sync tunes both sync services; zero fields take p2psync's defaults.
@@ -63,8 +62,7 @@ type Options struct {
 
 // SyncTuning exposes the sync services' tuning knobs, for benchmarks.
 type SyncTuning struct {
-	RequestSize    uint64
-	WriteBatchSize int
+	RequestSize uint64
 }
 
 // Node is one headersync node: the libp2p client, the header sync service,
@@ -77,7 +75,7 @@ type Node struct {
 	genesis *types.Genesis
 	log     *slog.Logger
 
-	ds      datastore.Batching
+	ds      p2psync.Datastore
 	p2p     *p2p.Client
 	headers *p2psync.Service[*types.SignedHeader]
 	blocks  *p2psync.Service[*types.Block] // nil on light nodes
@@ -265,13 +263,12 @@ func (n *Node) startServices(ctx context.Context, recoverTo uint64) error {
 		return err
 	}
 	base := p2psync.Config{
-		Genesis:        n.genesis,
-		Sequencer:      n.cfg.Role == config.RoleSequencer,
-		TrustedHash:    trusted,
-		RecoverTo:      recoverTo,
-		BlockTime:      time.Duration(n.cfg.BlockTime),
-		RequestSize:    n.opts.Sync.RequestSize,
-		WriteBatchSize: n.opts.Sync.WriteBatchSize,
+		Genesis:     n.genesis,
+		Sequencer:   n.cfg.Role == config.RoleSequencer,
+		TrustedHash: trusted,
+		RecoverTo:   recoverTo,
+		BlockTime:   time.Duration(n.cfg.BlockTime),
+		RequestSize: n.opts.Sync.RequestSize,
 	}
 	// One reputation for both services: a peer banned by one is banned
 	// by the other.
@@ -439,7 +436,7 @@ func (n *Node) Blocks() *p2psync.Service[*types.Block] { return n.blocks }
 
 // newService builds a sync service: the sequencer's (returned twice, as a
 // service and as the sequencer that publishes) when cfg says so.
-func newService[H p2psync.Header[H]](cfg p2psync.Config, net p2psync.Network, ds datastore.Batching) (*p2psync.Service[H], *p2psync.Sequencer[H], error) {
+func newService[H p2psync.Header[H]](cfg p2psync.Config, net p2psync.Network, ds p2psync.Datastore) (*p2psync.Service[H], *p2psync.Sequencer[H], error) {
 	if !cfg.Sequencer {
 		svc, err := p2psync.New[H](cfg, net, ds)
 		return svc, nil, err

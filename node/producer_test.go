@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipfs/go-datastore"
+	"github.com/headersync/headersync/p2psync"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/stretchr/testify/require"
 
@@ -21,7 +21,7 @@ import (
 
 // idleSequencer starts a sequencer whose producer never ticks on its own, so
 // the test drives production.
-func idleSequencer(t *testing.T, c seqChain, ds datastore.Batching) (*Node, error) {
+func idleSequencer(t *testing.T, c seqChain, ds p2psync.Datastore) (*Node, error) {
 	t.Helper()
 	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	require.NoError(t, err)
@@ -59,7 +59,7 @@ func newChain(t *testing.T) seqChain {
 // threeBlocksThenNext starts a sequencer on ds, produces three blocks and
 // signs (without journaling or publishing) block 4 carrying tx: the
 // setting of a crash. The signing state holds block 4.
-func threeBlocksThenNext(t *testing.T, c seqChain, ds datastore.Batching, tx string) (*Node, *types.SignedHeader, types.Data) {
+func threeBlocksThenNext(t *testing.T, c seqChain, ds p2psync.Datastore, tx string) (*Node, *types.SignedHeader, types.Data) {
 	t.Helper()
 	ctx := context.Background()
 	n, err := idleSequencer(t, c, ds)

@@ -75,13 +75,6 @@ type Config struct {
 	// RequestSize is how many headers one range request asks a peer for
 	// (go-header's MaxHeadersPerRangeRequest; at most 512).
 	RequestSize uint64
-	// WriteBatchSize is how many headers go-header's store buffers before
-	// writing them in one batch. The default, 1, writes every append at
-	// once: a catch-up appends up to 512 headers at a time, which still go
-	// out as one batch, while a node following the head loses at most the
-	// header in flight to a crash instead of up to a batch of them. A
-	// sequencer always uses 1.
-	WriteBatchSize int
 	// InitRetryMin and InitRetryMax bound the backoff between attempts to
 	// fetch the first header.
 	InitRetryMin, InitRetryMax time.Duration
@@ -108,9 +101,6 @@ func (c *Config) Defaults() {
 	if c.RequestSize == 0 {
 		c.RequestSize = 128
 	}
-	if c.WriteBatchSize == 0 {
-		c.WriteBatchSize = 1
-	}
 	if c.InitRetryMin == 0 {
 		c.InitRetryMin = 250 * time.Millisecond
 	}
@@ -118,7 +108,7 @@ func (c *Config) Defaults() {
 		c.InitRetryMax = 5 * time.Second
 	}
 	if c.RangeRetryMin == 0 {
-		c.RangeRetryMin = 250 * time.Millisecond
+		c.RangeRetryMin = 50 * time.Millisecond
 	}
 	if c.RangeRetryMax == 0 {
 		c.RangeRetryMax = 5 * time.Second
@@ -163,9 +153,6 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestSize > header.MaxRangeRequestSize {
 		return fmt.Errorf("p2psync: request size %d; expected at most %d", c.RequestSize, header.MaxRangeRequestSize)
-	}
-	if c.WriteBatchSize < 1 {
-		return fmt.Errorf("p2psync: write batch size %d; expected at least 1", c.WriteBatchSize)
 	}
 	if l := c.Limits; l.Concurrent < 1 || l.PerPeerConcurrent < 1 || l.PerPeerRate <= 0 || l.PerPeerBurst < 1 {
 		return fmt.Errorf("p2psync: limits %+v; expected positive values", l)

@@ -8,14 +8,17 @@ import (
 
 	"github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/query"
-	pebbleds "github.com/ipfs/go-ds-pebble"
+
 	"github.com/stretchr/testify/require"
+
+	"github.com/headersync/headersync/store"
 )
 
-// openPebble opens a real on-disk datastore, closed when the test ends.
-func openPebble(t *testing.T, dir string) datastore.Batching {
+// openPebble opens the node's real on-disk database (store.Open), closed
+// when the test ends.
+func openPebble(t *testing.T, dir string) *store.DB {
 	t.Helper()
-	ds, err := pebbleds.NewDatastore(dir)
+	ds, err := store.Open(dir)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, ds.Close()) })
 	return ds

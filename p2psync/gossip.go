@@ -102,10 +102,10 @@ func (g *gossipGate[H]) broadcast(ctx context.Context, h H) error {
 // *header.VerifyError ignores it, any other error rejects it (and gossipsub
 // holds that against the peer that sent it).
 func (g *gossipGate[H]) verify(ctx context.Context, h H) error {
-	if !g.work.enter(nil) {
+	if !g.work.enter() {
 		return notBlamed(ErrNotRunning)
 	}
-	defer g.work.leave(nil)
+	defer g.work.leave()
 	err := g.screen(ctx, h)
 	var verr *header.VerifyError
 	switch {

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/celestiaorg/go-header"
-	"github.com/ipfs/go-datastore"
-	dssync "github.com/ipfs/go-datastore/sync"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -48,7 +46,7 @@ type peerOpts struct {
 type testPeer struct {
 	t      *testing.T
 	client *p2p.Client
-	ds     datastore.Batching
+	ds     *store.DB
 	log    *slog.Logger
 }
 
@@ -72,7 +70,7 @@ func newPeer(t *testing.T, o peerOpts) *testPeer {
 	require.NoError(t, err)
 	require.NoError(t, client.Start(context.Background()))
 	t.Cleanup(func() { require.NoError(t, client.Stop(context.Background())) })
-	return &testPeer{t: t, client: client, ds: dssync.MutexWrap(datastore.NewMapDatastore()), log: logger}
+	return &testPeer{t: t, client: client, ds: memStore(t), log: logger}
 }
 
 func newKey(t *testing.T) crypto.PrivKey {

@@ -2,12 +2,10 @@ package p2psync
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"log/slog"
 
-	"github.com/celestiaorg/go-header"
-	hstore "github.com/celestiaorg/go-header/store"
-	"github.com/ipfs/go-datastore"
+	"github.com/headersync/headersync/store/headerstore"
 )
 
 // Importer writes a known chain straight into the store a Service of the
@@ -16,27 +14,19 @@ import (
 // empty store initialises it; every later one must extend the chain (the
 // store verifies each against its predecessor).
 type Importer[H Header[H]] struct {
-	store  *hstore.Store[H]
-	closed bool
+	store *headerstore.Store[H]
 }
 
 // NewImporter opens the kind's store in ds.
-func NewImporter[H Header[H]](ctx context.Context, ds datastore.Batching, kind Kind) (*Importer[H], error) {
-	st, err := hstore.NewStore[H](ds, hstore.WithStorePrefix(kind.StorePrefix()), hstore.WithWriteBatchSize(4096))
+func NewImporter[H Header[H]](ctx context.Context, ds Datastore, kind Kind) (*Importer[H], error) {
+	st, err := openStore[H](ctx, ds, kind, slog.New(slog.DiscardHandler))
 	if err != nil {
-		return nil, fmt.Errorf("import: create store: %w", err)
-	}
-	if err := st.Start(ctx); err != nil {
-		return nil, fmt.Errorf("import: start store: %w", err)
-	}
-	if _, err := st.Head(ctx); err != nil && !errors.Is(err, header.ErrNoHead) {
-		_ = st.Stop(ctx)
-		return nil, fmt.Errorf("import: read head: %w", err)
+		return nil, fmt.Errorf("import: %w", err)
 	}
 	return &Importer[H]{store: st}, nil
 }
 
-// Append adds headers to the chain.
+// Append adds headers to the chain; they are on disk when it returns.
 func (im *Importer[H]) Append(ctx context.Context, headers ...H) error {
 	if len(headers) == 0 {
 		return nil
@@ -56,14 +46,5 @@ func (im *Importer[H]) Append(ctx context.Context, headers ...H) error {
 // Height returns the height of the imported chain.
 func (im *Importer[H]) Height() uint64 { return im.store.Height() }
 
-// Close writes everything imported to ds.
-func (im *Importer[H]) Close(ctx context.Context) error {
-	if im.closed {
-		return nil
-	}
-	im.closed = true
-	if err := im.store.Stop(ctx); err != nil {
-		return fmt.Errorf("import: flush: %w", err)
-	}
-	return nil
-}
+// Close ends the import. Everything appended is already on disk.
+func (im *Importer[H]) Close(context.Context) error { return nil }

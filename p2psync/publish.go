@@ -7,14 +7,9 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/celestiaorg/go-header"
-	"github.com/ipfs/go-datastore"
 )
-
-// durableTimeout bounds how long Publish waits for a header to be written.
-const durableTimeout = 10 * time.Second
 
 // Sequencer is the sequencer's sync service: a Service that also publishes
 // the chain. Only NewSequencer makes one, so "not the sequencer" is a type,
@@ -26,7 +21,7 @@ type Sequencer[H Header[H]] struct {
 // NewSequencer builds the sequencer's service (cfg.Sequencer is implied).
 // A sequencer whose store is behind cfg.RecoverTo syncs its chain back from
 // its peers first (see FinishRecovery).
-func NewSequencer[H Header[H]](cfg Config, net Network, ds datastore.Batching) (*Sequencer[H], error) {
+func NewSequencer[H Header[H]](cfg Config, net Network, ds Datastore) (*Sequencer[H], error) {
 	cfg.Sequencer = true
 	svc, err := newService[H](cfg, net, ds)
 	if err != nil {
@@ -59,13 +54,19 @@ func (s *Sequencer[H]) FinishRecovery(ctx context.Context) error {
 	return s.pub.finishRecovery(ctx)
 }
 
+// chainStore is what the publisher needs of the store.
+type chainStore[H Header[H]] interface {
+	header.Store[H]
+	// Sync syncs every write so far to disk.
+	Sync(ctx context.Context) error
+}
+
 // publisher is the sequencer's half of a service: it appends what the
 // sequencer produces, waits until it is durable, and broadcasts it.
 type publisher[H Header[H]] struct {
 	kind       Kind
 	init       *chainInit[H]
-	store      header.Store[H]
-	durable    func(ctx context.Context, height uint64) error // waits until height is on disk
+	store      chainStore[H]
 	broadcast  func(context.Context, H) error
 	stopSyncer func(context.Context) error // ends a recovery; nil when none runs
 	recoverTo  uint64
@@ -88,24 +89,17 @@ func (p *publisher[H]) publish(ctx context.Context, h H) error {
 		if err := p.init.initialise(ctx, h, "publish"); err != nil {
 			return fmt.Errorf("publish first %s: %w", p.kind, err)
 		}
-	} else {
-		if err := p.store.Append(ctx, h); err != nil {
-			// A sequencer ending its recovery may find h stored already:
-			// its syncer took h from peers, and go-header's store makes an
-			// append visible only a moment after it returns. The very same
-			// header is published; any other at its height is refused.
-			if held, heldErr := p.holds(ctx, h); heldErr != nil || !held {
-				return fmt.Errorf("publish %s %d: append to store: %w", p.kind, h.Height(), err)
-			}
+	} else if err := p.store.Append(ctx, h); err != nil {
+		// A sequencer ending its recovery may find h stored already: its
+		// syncer took h from peers. The very same header is published; any
+		// other at its height is refused.
+		if held, heldErr := p.holds(ctx, h); heldErr != nil || !held {
+			return fmt.Errorf("publish %s %d: append to store: %w", p.kind, h.Height(), err)
 		}
-		// go-header's store logs a failed write and retries it with the
-		// next append only: bound the wait, so the caller hears of it.
-		waitCtx, cancel := context.WithTimeout(ctx, durableTimeout)
-		err := p.durable(waitCtx, h.Height())
-		cancel()
-		if err != nil {
-			return fmt.Errorf("publish %s %d: %w", p.kind, h.Height(), err)
-		}
+	}
+	// Peers must never see a header that a crash could take back.
+	if err := p.store.Sync(ctx); err != nil {
+		return fmt.Errorf("publish %s %d: wait until written: %w", p.kind, h.Height(), err)
 	}
 	if err := p.broadcast(ctx, h); err != nil {
 		return fmt.Errorf("publish %s %d: %w: %w", p.kind, h.Height(), ErrBroadcastFailed, err)

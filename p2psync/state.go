@@ -31,9 +31,10 @@ type State struct {
 	// its peers; RecoverTo is the height it needs before it may publish.
 	Recovering bool   `json:"recovering,omitempty"`
 	RecoverTo  uint64 `json:"recover_to,omitempty"`
-	// DurableHeight is the height of the head already written to disk: what
-	// a restart after a crash resumes from. It trails Height by the headers
-	// go-header's store has queued but not yet written.
+	// DurableHeight is the height of the head already synced to disk: what
+	// a restart after a crash resumes from at least. It trails Height by
+	// the appends of the last 50 ms at most (a catch-up syncs every 50 ms,
+	// not every range).
 	DurableHeight uint64 `json:"durable_height"`
 	// Syncer is go-header's state of the current or last sync; nil for the
 	// sequencer and before initialisation.
@@ -75,7 +76,7 @@ func (s *Service[H]) State(ctx context.Context) State {
 		}
 	} else if head, err := s.store.Head(ctx); err == nil {
 		st.Height, st.HeadHash = head.Height(), types.HexBytes(head.Hash())
-		st.DurableHeight = s.durable.height(ctx)
+		st.DurableHeight = s.store.DurableHeight()
 	}
 	if job, ok := s.syncJob(); ok {
 		st.Syncer = &job

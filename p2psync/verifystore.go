@@ -1,19 +1,18 @@
 package p2psync
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/celestiaorg/go-header"
-	hstore "github.com/celestiaorg/go-header/store"
-	"github.com/ipfs/go-datastore"
 
+	"github.com/headersync/headersync/store/headerstore"
 	"github.com/headersync/headersync/types"
 )
 
@@ -32,22 +31,22 @@ type StoreReport struct {
 }
 
 // VerifyStore checks, offline, the chain a service of kind keeps in ds: from
-// the stored head back to its first header, every header is valid, signed
-// by the genesis sequencer, extends the one below it and is the one the
-// height index names; the first is the genesis header, or the one with
+// the stored head down to the store's base, every header is stored, valid,
+// signed by the genesis sequencer, extends the one below it and is the one
+// its hash index leads to; the first is the genesis header, or the one with
 // trustedHash if given (see TrustedBase). It is what must hold after any
 // crash.
 //
-// A header or index entry that cannot be read is noted and stepped over,
+// A chain in go-header's old layout is first moved to the new one, as a
+// service starting on it would. A header or index entry that cannot be read
+// is noted and stepped over,
 // so that one report names every unreadable height; the error then wraps
 // the first read error. Any other broken rule ends the check at once.
-func VerifyStore[H Header[H]](ctx context.Context, ds datastore.Batching, kind Kind, g *types.Genesis, trustedHash header.Hash) (StoreReport, error) {
-	st, closeStore, err := openReadOnly[H](ctx, ds, kind)
+func VerifyStore[H Header[H]](ctx context.Context, ds Datastore, kind Kind, g *types.Genesis, trustedHash header.Hash) (StoreReport, error) {
+	st, err := openStore[H](ctx, ds, kind, slog.New(slog.DiscardHandler))
 	if err != nil {
-		return StoreReport{}, err
+		return StoreReport{}, fmt.Errorf("%w: %w", ErrCorruptStore, err)
 	}
-	defer closeStore()
-
 	head, err := st.Head(ctx)
 	if errors.Is(err, header.ErrNoHead) {
 		return StoreReport{Empty: true}, nil
@@ -55,19 +54,16 @@ func VerifyStore[H Header[H]](ctx context.Context, ds datastore.Batching, kind K
 	if err != nil {
 		return StoreReport{}, fmt.Errorf("%w: cannot read the %s chain's head: %w", ErrCorruptStore, kind, err)
 	}
-	first := g.InitialHeight
 	if len(trustedHash) != 0 {
-		trusted, err := st.Get(ctx, trustedHash)
-		if err != nil {
+		if _, err := st.Get(ctx, trustedHash); err != nil {
 			return StoreReport{}, fmt.Errorf("%w: trusted %s %s: %w", ErrCorruptStore, kind, trustedHash, err)
 		}
-		first = trusted.Height()
 	}
 	if err := ofGenesis(g, head); err != nil {
 		return StoreReport{}, fmt.Errorf("%w: %s %d (head): %w", ErrCorruptStore, kind, head.Height(), err)
 	}
 
-	rep := StoreReport{Head: head.Height()}
+	rep := StoreReport{Head: head.Height(), From: st.Base()}
 	var readErr error // the first read that failed
 	unreadable := func(height uint64, err error) {
 		rep.Unreadable = append(rep.Unreadable, height)
@@ -81,41 +77,18 @@ func VerifyStore[H Header[H]](ctx context.Context, ds datastore.Batching, kind K
 		return StoreReport{}, fmt.Errorf("%w: %s %d: %w", ErrCorruptStore, kind, head.Height(), err)
 	}
 
-	// Walk down by hash links while they can be read; past a height that
-	// cannot be, go on by the height index. lowest is the lowest header read,
-	// rep.From the lowest height reached.
+	// Walk down from the head to the base: each header must be stored,
+	// extend the one below it and be the one its hash index names. One that
+	// cannot be read is noted and stepped over.
 	above, lowest := head, head
-	rep.From = head.Height()
-	for height := head.Height() - 1; height >= first; height-- {
+	for height := head.Height() - 1; height >= rep.From && height > 0; height-- {
 		if err := ctx.Err(); err != nil {
 			return StoreReport{}, err
 		}
-		var (
-			cur H
-			err error
-		)
-		if !above.IsZero() {
-			cur, err = st.Get(ctx, above.LastHeader())
-		} else {
-			cur, err = st.GetByHeight(ctx, height)
-		}
+		cur, err := st.GetByHeight(ctx, height)
 		if errors.Is(err, header.ErrNotFound) {
-			indexed, hasErr := ds.Has(ctx, heightIndexKey(kind, height))
-			if hasErr == nil && !indexed {
-				break // nothing is stored below: the chain begins at rep.From
-			}
-			switch {
-			case hasErr != nil:
-				// Whether the chain goes on below cannot be told: the
-				// height counts as unreadable, below.
-				err = fmt.Errorf("%w; reading its height index: %w", err, hasErr)
-			case above.IsZero():
-				return StoreReport{}, fmt.Errorf("%w: %s %d: the height index names a %s that is not stored: %w", ErrCorruptStore, kind, height, kind, err)
-			default:
-				return StoreReport{}, fmt.Errorf("%w: %s %d: its predecessor %s is not stored: %w", ErrCorruptStore, kind, above.Height(), hex.EncodeToString(above.LastHeader()), err)
-			}
+			return StoreReport{}, fmt.Errorf("%w: %s %d: not stored, though the chain runs from %d to %d: %w", ErrCorruptStore, kind, height, rep.From, rep.Head, err)
 		}
-		rep.From = height
 		if err != nil {
 			if ctx.Err() != nil {
 				return StoreReport{}, ctx.Err()
@@ -153,23 +126,20 @@ func VerifyStore[H Header[H]](ctx context.Context, ds datastore.Batching, kind K
 	return rep, nil
 }
 
-// heightIndexKey is where go-header's store indexes height (its
-// store/keys.go), under the kind's prefix.
-func heightIndexKey(kind Kind, height uint64) datastore.Key {
-	return datastore.NewKey(kind.StorePrefix()).ChildString(strconv.FormatUint(height, 10))
-}
+// errIndexRead: the hash index entry of a header could not be read.
+var errIndexRead = errors.New("cannot read the hash index")
 
-// errIndexRead: the height index entry of a header could not be read.
-var errIndexRead = errors.New("cannot read the height index")
-
-// checkIndexed reports whether the store's height index names h.
-func checkIndexed[H Header[H]](ctx context.Context, st *hstore.Store[H], h H) error {
-	indexed, err := st.GetByHeight(ctx, h.Height())
+// checkIndexed reports whether the store's hash index leads to h.
+func checkIndexed[H Header[H]](ctx context.Context, st *headerstore.Store[H], h H) error {
+	indexed, err := st.Get(ctx, h.Hash())
+	if errors.Is(err, header.ErrNotFound) {
+		return fmt.Errorf("hash index has no entry for %d %s", h.Height(), hex.EncodeToString(h.Hash()))
+	}
 	if err != nil {
 		return fmt.Errorf("%w at %d: %w", errIndexRead, h.Height(), err)
 	}
-	if !bytes.Equal(indexed.Hash(), h.Hash()) {
-		return fmt.Errorf("height index at %d does not name %s", h.Height(), hex.EncodeToString(h.Hash()))
+	if indexed.Height() != h.Height() {
+		return fmt.Errorf("hash index names height %d for %s, stored at %d", indexed.Height(), hex.EncodeToString(h.Hash()), h.Height())
 	}
 	return nil
 }
@@ -177,20 +147,12 @@ func checkIndexed[H Header[H]](ctx context.Context, st *hstore.Store[H], h H) er
 // StoredHeight returns the height of the chain a service of kind keeps in ds
 // (0 if empty), read before any service opens it: a sequencer compares it
 // with what it signed to decide whether to recover from its peers.
-func StoredHeight[H Header[H]](ctx context.Context, ds datastore.Batching, kind Kind) (uint64, error) {
-	st, closeStore, err := openReadOnly[H](ctx, ds, kind)
+func StoredHeight[H Header[H]](ctx context.Context, ds Datastore, kind Kind) (uint64, error) {
+	st, err := openStore[H](ctx, ds, kind, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return 0, err
 	}
-	defer closeStore()
-	head, err := st.Head(ctx)
-	switch {
-	case errors.Is(err, header.ErrNoHead):
-		return 0, nil
-	case err != nil:
-		return 0, fmt.Errorf("read stored %s head: %w", kind, err)
-	}
-	return head.Height(), nil
+	return st.Height(), nil
 }
 
 // plural names n things of kind: "header", "blocks".
@@ -229,16 +191,15 @@ func listHeights(hs []uint64) string {
 // passes; a first header not found where expected (a store begun from a
 // trusted hash before its base was recorded) is not checked. It reads two
 // headers; VerifyStore checks them all.
-func CheckStoredEnds[H Header[H]](ctx context.Context, ds datastore.Batching, kind Kind, g *types.Genesis, configuredTrust header.Hash) error {
+func CheckStoredEnds[H Header[H]](ctx context.Context, ds Datastore, kind Kind, g *types.Genesis, configuredTrust header.Hash) error {
 	trusted, err := TrustedBase(ctx, ds, kind, configuredTrust)
 	if err != nil {
 		return err
 	}
-	st, closeStore, err := openReadOnly[H](ctx, ds, kind)
+	st, err := openStore[H](ctx, ds, kind, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
-	defer closeStore()
 
 	head, err := st.Head(ctx)
 	if errors.Is(err, header.ErrNoHead) {
@@ -254,7 +215,7 @@ func CheckStoredEnds[H Header[H]](ctx context.Context, ds datastore.Batching, ki
 	switch {
 	case len(trusted) != 0:
 		first, err = st.Get(ctx, trusted)
-	case head.Height() >= g.InitialHeight: // go-header's GetByHeight waits for a height above the head
+	case head.Height() >= g.InitialHeight: // GetByHeight waits for a height above the head
 		first, err = st.GetByHeight(ctx, g.InitialHeight)
 	default:
 		return fmt.Errorf("stored %s %d (head): below the genesis initial height %d", kind, head.Height(), g.InitialHeight)
@@ -269,18 +230,4 @@ func CheckStoredEnds[H Header[H]](ctx context.Context, ds datastore.Batching, ki
 		return fmt.Errorf("stored %s %d (first): %w", kind, first.Height(), err)
 	}
 	return nil
-}
-
-// openReadOnly opens the kind's store in ds for reading, outside any
-// service, and returns it with the func that closes it. Nothing is written
-// through it, so closing has nothing to flush.
-func openReadOnly[H Header[H]](ctx context.Context, ds datastore.Batching, kind Kind) (*hstore.Store[H], func(), error) {
-	st, err := hstore.NewStore[H](ds, hstore.WithStorePrefix(kind.StorePrefix()))
-	if err != nil {
-		return nil, nil, fmt.Errorf("open %s store: %w", kind, err)
-	}
-	if err := st.Start(ctx); err != nil {
-		return nil, nil, fmt.Errorf("open %s store: %w", kind, err)
-	}
-	return st, func() { _ = st.Stop(context.WithoutCancel(ctx)) }, nil
 }

@@ -209,7 +209,9 @@ func firstLine(err error) string {
 // is never closed is collected with its process.
 func Memory(opt ...Option) *DB {
 	opts := pebbleOptions(newOptions(opt))
-	opts.FS = vfs.NewMem()
+	if opts.FS == nil { // a test may give its own, with hooks
+		opts.FS = vfs.NewMem()
+	}
 	ds, err := pebbleds.NewDatastore("", pebbleds.WithPebbleOpts(opts),
 		pebbleds.WithPebbleWriteOptions(pebble.Sync), pebbleds.WithCacheSize(cacheSize))
 	if err != nil {

@@ -43,7 +43,7 @@ direction by D/2 (the nodes then use TCP only). A list, such as
 
 The last line is:
 
-catchup headers=N peers=P store=S rate=<headers/s> verify_1core=<per s> verify_allcores=<per s> ratio_allcores=<rate/verify_allcores> verify_expanded_allcores=<per s> peak_heap_mb=<MiB> rtt_ms=<D[,D...]> steady_rate=<headers/s from 10 % to 90 % of the chain>`,
+catchup headers=N peers=P store=S rate=<headers/s> verify_1core=<per s> verify_allcores=<per s> ratio_allcores=<rate/verify_allcores> verify_expanded_allcores=<per s> peak_heap_mb=<MiB> rtt_ms=<D[,D...]> steady_rate=<headers/s from 10 % to 90 % of the chain> disk_mb_per_1k=<MiB the syncing node wrote to disk per 1 000 headers: WAL, flushes, compactions> store_mb_per_1k=<its size on disk per 1 000 headers>`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rtts, rttErr := rttFlag(rtt, o.Peers)

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/celestiaorg/go-header"
-	"github.com/ipfs/go-datastore"
 	"github.com/spf13/cobra"
 
 	"github.com/headersync/headersync/config"
@@ -69,7 +68,7 @@ trusted_hash, else at genesis. Exits 1 if any chain fails.`,
 // checkChain verifies one stored chain and prints its report. Unless the
 // trusted hash was given on the command line, the base the node recorded
 // wins over the config's: it is where the store did begin.
-func checkChain[H p2psync.Header[H]](ctx context.Context, w io.Writer, ds datastore.Batching, kind p2psync.Kind, g *types.Genesis, trusted header.Hash, explicit bool) error {
+func checkChain[H p2psync.Header[H]](ctx context.Context, w io.Writer, ds p2psync.Datastore, kind p2psync.Kind, g *types.Genesis, trusted header.Hash, explicit bool) error {
 	if !explicit {
 		var err error
 		if trusted, err = p2psync.TrustedBase(ctx, ds, kind, trusted); err != nil {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	encbinary "encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -33,36 +35,34 @@ import (
 	"github.com/headersync/headersync/types"
 )
 
-// damage is what a flipped data block took from a stopped node's chain of
-// one kind: the heights whose record (header or block) or height index
-// entry sat in it.
+// damage is what flipped data blocks took from a stopped node's chain of
+// one kind: the heights whose record (header or block), and those whose
+// hash index entry, sat in them.
 type damage struct {
 	records, index map[uint64]bool
 }
 
-// heights are the damaged heights, ascending: those a read by height fails
-// on (it reads the index entry, then the record).
+// byHeight are the heights a read by height fails on, ascending: the store
+// keys its records by height, so such a read reads the record alone.
+func (d damage) byHeight() []uint64 {
+	return slices.Sorted(maps.Keys(d.records))
+}
+
+// byHashFails says whether a read by hash of height's record fails: it
+// reads the hash index entry, then the record.
+func (d damage) byHashFails(height uint64) bool {
+	return d.index[height] || d.records[height]
+}
+
+// heights are the damaged heights, ascending: record or index entry, those
+// check names.
 func (d damage) heights() []uint64 {
-	var hs []uint64
-	for h := range d.records {
-		hs = append(hs, h)
-	}
-	for h := range d.index {
-		if !d.records[h] {
-			hs = append(hs, h)
-		}
-	}
-	slices.Sort(hs)
-	return hs
+	return unique(d.byHeight(), slices.Sorted(maps.Keys(d.index)))
 }
 
 // rangeFails says whether an exchange request for heights from..to fails:
-// go-header's server reads the index entry of the top height only, then
-// follows hash links down through the records.
+// the server scans the records from..to in height order and reads no index.
 func (d damage) rangeFails(from, to uint64) bool {
-	if d.index[to] {
-		return true
-	}
 	for h := from; h <= to; h++ {
 		if d.records[h] {
 			return true
@@ -71,37 +71,49 @@ func (d damage) rangeFails(from, to uint64) bool {
 	return false
 }
 
-var (
-	headerIndexKey = regexp.MustCompile(`^/headerEx/([0-9]+)$`)
-	blockIndexKey  = regexp.MustCompile(`^/blockEx/([0-9]+)$`)
-)
+// be decodes the heights in the store's keys; "binary" names the
+// executable under test in this package.
+var be = encbinary.BigEndian
 
-// corruptDataBlocks flips a byte in two data blocks of the node's data dir,
-// one holding only header records and index entries, one only blocks', all
-// of heights strictly between 1 and the head (the node must still read its
-// head and first header to start), and returns what it damaged. What a block holds is read with pebble's own
-// table reader, not with the store under test.
+// blockKind is what a data block of the node's table holds: the records,
+// or the hash index entries, of one chain (headers or blocks).
+type blockKind struct{ isHeader, isIndex bool }
+
+// corruptDataBlocks flips a byte in four data blocks of the node's data
+// dir: one holding only header records, one only header index entries, and
+// the same for blocks, all of heights strictly between 1 and the head (the
+// node must still read its head and first header to start); it returns
+// what it damaged. What a block holds is read with pebble's own table
+// reader, not with the store under test.
 func corruptDataBlocks(t *testing.T, home string, chain []*types.Block) (table string, headers, blocks damage) {
 	t.Helper()
-	byKey := make(map[string]uint64)
+	heightOf := make(map[string]uint64, len(chain))
 	for _, b := range chain {
-		byKey["/headerEx/"+b.Hash().String()] = b.Height()
-		byKey["/blockEx/"+b.Hash().String()] = b.Height()
+		heightOf[string(b.Hash())] = b.Height()
 	}
 	head := uint64(len(chain))
-	// classify returns what key k holds, or false if it is not an ordinary
+	// classify returns what key k holds (the store's layout is in
+	// store/headerstore's package doc), or false if it is not an ordinary
 	// height's record or index entry.
-	classify := func(k string) (height uint64, isHeader, isIndex, ok bool) {
-		if h, found := byKey[k]; found {
-			return h, strings.HasPrefix(k, "/headerEx/"), false, h > 1 && h < head
-		}
-		for _, re := range []*regexp.Regexp{headerIndexKey, blockIndexKey} {
-			if m := re.FindStringSubmatch(k); m != nil {
-				h, err := strconv.ParseUint(m[1], 10, 64)
-				return h, re == headerIndexKey, true, err == nil && h > 1 && h < head
+	classify := func(k []byte) (height uint64, kind blockKind, ok bool) {
+		for _, c := range []struct {
+			prefix   string
+			isHeader bool
+		}{{"/headerEx/v2/", true}, {"/blockEx/v2/", false}} {
+			rest, found := bytes.CutPrefix(k, []byte(c.prefix))
+			if !found {
+				continue
+			}
+			if raw, isRecord := bytes.CutPrefix(rest, []byte("h/")); isRecord && len(raw) == 8 {
+				h := be.Uint64(raw)
+				return h, blockKind{isHeader: c.isHeader}, h > 1 && h < head
+			}
+			if hash, isIndex := bytes.CutPrefix(rest, []byte("x/")); isIndex {
+				h, known := heightOf[string(hash)]
+				return h, blockKind{isHeader: c.isHeader, isIndex: true}, known && h > 1 && h < head
 			}
 		}
-		return 0, false, false, false // a head, or a record of the node's own
+		return 0, blockKind{}, false // a meta record, or a record of the node's own
 	}
 
 	tables, err := diskfault.Tables(config.Home(home).DataDir())
@@ -114,39 +126,36 @@ func corruptDataBlocks(t *testing.T, home string, chain []*types.Block) (table s
 	table = tables[len(tables)-1]
 	dataBlocks, err := diskfault.DataBlocks(table)
 	require.NoError(t, err)
-	// Choose both blocks before damaging either: KeysIn reads the table.
+	// Choose every block before damaging any: KeysIn reads the table.
 	var (
-		flipped struct{ headers, blocks bool }
+		flipped = map[blockKind]bool{}
 		chosen  []diskfault.Block
 	)
 	// ordinary reports whether block j holds only ordinary heights' keys of
-	// one kind. The node's own records (heads, the cross-check's height)
-	// sort between the blocks' keys and the headers': a block next to one
-	// holding them is passed over too, so that no damage can reach them,
+	// one kind. The meta records and the node's own records (the
+	// cross-check's height) sort between the kinds' keys: a block next to
+	// one holding them is passed over too, so that no damage can reach them,
 	// whatever a key's exact place in its block.
-	ordinary := func(j int) (isHeader, ok bool) {
+	ordinary := func(j int) (kind blockKind, ok bool) {
 		if j < 0 || j >= len(dataBlocks) {
-			return false, true
+			return blockKind{}, true
 		}
 		keys, err := diskfault.KeysIn(table, dataBlocks[j])
 		require.NoError(t, err)
 		for n, k := range keys {
-			_, hdr, _, fine := classify(string(k))
-			if !fine || (n > 0 && hdr != isHeader) {
-				return false, false
+			_, kk, fine := classify(k)
+			if !fine || (n > 0 && kk != kind) {
+				return blockKind{}, false
 			}
-			isHeader = hdr
+			kind = kk
 		}
-		return isHeader, len(keys) > 0
+		return kind, len(keys) > 0
 	}
 	for i := range dataBlocks {
 		j := (len(dataBlocks)/2 + i) % len(dataBlocks)
 		blk := dataBlocks[j]
-		isHeader, ok := ordinary(j)
-		if !ok {
-			continue
-		}
-		if (isHeader && flipped.headers) || (!isHeader && flipped.blocks) {
+		kind, ok := ordinary(j)
+		if !ok || flipped[kind] {
 			continue
 		}
 		if _, ok := ordinary(j - 1); !ok {
@@ -158,39 +167,40 @@ func corruptDataBlocks(t *testing.T, home string, chain []*types.Block) (table s
 		keys, err := diskfault.KeysIn(table, blk)
 		require.NoError(t, err)
 		d := blocks
-		if isHeader {
-			d, flipped.headers = headers, true
-		} else {
-			flipped.blocks = true
+		if kind.isHeader {
+			d = headers
 		}
 		for _, k := range keys {
-			h, _, isIndex, _ := classify(string(k))
-			if isIndex {
+			h, _, _ := classify(k)
+			if kind.isIndex {
 				d.index[h] = true
 			} else {
 				d.records[h] = true
 			}
 		}
+		flipped[kind] = true
 		chosen = append(chosen, blk)
-		if flipped.headers && flipped.blocks {
+		if len(flipped) == 4 {
 			for _, blk := range chosen {
 				require.NoError(t, diskfault.FlipBlock(table, blk))
 			}
 			return table, headers, blocks
 		}
 	}
-	t.Fatalf("%s has no data block of ordinary heights' headers and one of blocks", table)
+	t.Fatalf("%s has no data block of ordinary heights' records and one of index entries for each of headers and blocks: found %v", table, flipped)
 	return "", damage{}, damage{}
 }
 
 // requireCorruptReply requires err to be the API's 500 for a corrupt store
-// at height.
-func requireCorruptReply(t *testing.T, err error, height uint64) {
+// at what ("height 56", "header <hash>"), the store having failed to read
+// key.
+func requireCorruptReply(t *testing.T, err error, what, key string) {
 	t.Helper()
 	var httpErr *api.HTTPError
-	require.ErrorAs(t, err, &httpErr, "height %d", height)
-	require.Equal(t, http.StatusInternalServerError, httpErr.StatusCode)
-	require.Regexp(t, fmt.Sprintf(`^store corrupt at height %d: read /(header|block)Ex/[0-9A-F]+: .*checksum mismatch.*; run headersync check$`, height), httpErr.Message)
+	require.ErrorAs(t, err, &httpErr, what)
+	require.Equal(t, http.StatusInternalServerError, httpErr.StatusCode, what)
+	require.Regexp(t, fmt.Sprintf(`^store corrupt at %s: read %s: .*checksum mismatch.*; run headersync check$`,
+		regexp.QuoteMeta(what), regexp.QuoteMeta(key)), httpErr.Message)
 }
 
 // A full node whose data dir has damaged data blocks starts, answers every
@@ -204,34 +214,44 @@ func TestCorruptDataFileIsAnErrorNotACrash(t *testing.T) {
 	seqHome, fullHome, _ := homes(t)
 	chain := importChainAs(t, seqHome, fullHome, chainLen)
 	table, headers, blocks := corruptDataBlocks(t, fullHome, chain)
-	t.Logf("flipped a byte in two blocks of %s: headers %v (index %v), blocks %v (index %v)", filepath.Base(table),
-		headers.heights(), slices.Sorted(maps.Keys(headers.index)), blocks.heights(), slices.Sorted(maps.Keys(blocks.index)))
+	t.Logf("flipped a byte in four blocks of %s: headers %v, index of %v; blocks %v, index of %v", filepath.Base(table),
+		headers.byHeight(), slices.Sorted(maps.Keys(headers.index)), blocks.byHeight(), slices.Sorted(maps.Keys(blocks.index)))
 
 	ports := newPorts(t)
 	full := start(t, "full", fullHome, ports)
 	ctx := context.Background()
 	for _, b := range chain {
 		height := b.Height()
+		at := fmt.Sprintf("height %d", height)
 		h, err := full.api.Header(ctx, strconv.FormatUint(height, 10))
-		if slices.Contains(headers.heights(), height) {
-			requireCorruptReply(t, err, height)
+		if headers.records[height] {
+			requireCorruptReply(t, err, at, fmt.Sprintf("/headerEx/v2/h/%d", height))
 		} else {
 			require.NoError(t, err, "header %d", height)
 			require.Equal(t, hex.EncodeToString(b.Hash()), h.Hash.String(), "header %d", height)
 		}
 		got, err := full.api.Block(ctx, height)
-		if slices.Contains(blocks.heights(), height) {
-			requireCorruptReply(t, err, height)
+		if blocks.records[height] {
+			requireCorruptReply(t, err, at, fmt.Sprintf("/blockEx/v2/h/%d", height))
 		} else {
 			require.NoError(t, err, "block %d", height)
 			require.Equal(t, hex.EncodeToString(b.Hash()), got.Header.Hash.String(), "block %d", height)
 		}
 	}
+	// By hash, the index entry is read first, then the record.
+	for _, height := range headers.heights() {
+		hash := chain[height-1].Hash()
+		_, err := full.api.Header(ctx, hash.String())
+		key := "/headerEx/v2/x/" + hex.EncodeToString(hash)
+		if !headers.index[height] {
+			key = fmt.Sprintf("/headerEx/v2/h/%d", height)
+		}
+		requireCorruptReply(t, err, "header "+hash.String(), key)
+	}
 
 	// Over the exchange, a damaged height is a reset stream: the protocol
 	// has no error status, and NOT_FOUND or an invalid header would mislead
-	// the asking peer or get this honest one banned. go-header's server
-	// already resets on any store error but not-found; this holds it to it.
+	// the asking peer or get this honest one banned.
 	client := exchangeClient(t, fullHome, ports)
 	for _, c := range []struct {
 		kind p2psync.Kind
@@ -252,6 +272,14 @@ func TestCorruptDataFileIsAnErrorNotACrash(t *testing.T) {
 		for _, h := range c.d.heights() {
 			ask(h, h)
 			ask(h-1, min(h+6, chainLen))
+			n, err := client.requestHash(proto, chain[h-1].Hash())
+			if c.d.byHashFails(h) {
+				require.Error(t, err, "%s %d by hash: the stream must be reset", c.kind, h)
+				require.Zero(t, n, "%s %d by hash: no answer, not even a status", c.kind, h)
+			} else {
+				require.NoError(t, err, "%s %d by hash", c.kind, h)
+				require.Equal(t, 1, n, "%s %d by hash", c.kind, h)
+			}
 		}
 		for _, h := range []uint64{1, chainLen / 3, chainLen} {
 			ask(h, h)
@@ -264,7 +292,7 @@ func TestCorruptDataFileIsAnErrorNotACrash(t *testing.T) {
 		return ok && st.CrossCheck != nil && st.CrossCheck.CheckedHeight >= chainLen
 	}, waitFor, tick, "the cross-check stalled at a damaged height")
 	st := full.status()
-	require.Equal(t, uint64(len(unique(headers.heights(), blocks.heights()))), st.CrossCheck.Unreadable)
+	require.Equal(t, uint64(len(unique(headers.byHeight(), blocks.byHeight()))), st.CrossCheck.Unreadable)
 	require.Zero(t, st.CrossCheck.Mismatches)
 	full.terminate()
 
@@ -280,7 +308,7 @@ func TestCorruptDataFileIsAnErrorNotACrash(t *testing.T) {
 	require.True(t, strings.HasPrefix(errOut, "headersync: "), errOut)
 	for what, hs := range map[string][]uint64{"header": headers.heights(), "block": blocks.heights()} {
 		if len(hs) > 0 {
-			require.Contains(t, errOut, "cannot read "+plural(what, len(hs))+" "+joinHeights(hs)+":")
+			require.Contains(t, errOut, "cannot read "+plural(what, len(hs))+" "+listedHeights(hs)+":")
 		}
 	}
 }
@@ -349,6 +377,15 @@ func (e *exchange) request(proto protocol.ID, from, amount uint64) (int, error) 
 		&p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: from}, Amount: amount})
 }
 
+// requestHash asks for the header with hash and returns how many answers
+// came before the stream ended, and how it ended.
+func (e *exchange) requestHash(proto protocol.ID, hash []byte) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return adversary.Request(ctx, e.client.Host(), e.target, proto,
+		&p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Hash{Hash: hash}, Amount: 1})
+}
+
 func plural(what string, n int) string {
 	if n == 1 {
 		return what
@@ -362,6 +399,17 @@ func joinHeights(hs []uint64) string {
 		s[i] = strconv.FormatUint(h, 10)
 	}
 	return strings.Join(s, ", ")
+}
+
+// listedHeights is how check lists heights in its one line: every one up
+// to 20 (a damaged block of records holds fewer; one of hash index entries,
+// whose keys are random, about 70), then how many more.
+func listedHeights(hs []uint64) string {
+	const most = 20
+	if len(hs) <= most {
+		return joinHeights(hs)
+	}
+	return fmt.Sprintf("%s and %d more", joinHeights(hs[:most]), len(hs)-most)
 }
 
 // unique returns the distinct heights of all lists.

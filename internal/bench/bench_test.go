@@ -66,7 +66,10 @@ func TestCatchupSmoke(t *testing.T) {
 	require.Positive(t, res.Rate)
 	require.Positive(t, res.VerifyAllCores)
 	require.GreaterOrEqual(t, res.VerifyAllCores, res.Verify1Core*0.8, "all cores verify at least about as fast as one")
-	require.Regexp(t, `^catchup headers=3000 peers=2 store=pebble rate=\d+ verify_1core=\d+ verify_allcores=\d+ ratio_allcores=\d+\.\d\d verify_expanded_allcores=\d+ peak_heap_mb=\d+\.\d rtt_ms=0 steady_rate=\d+$`, res.String())
+	require.Regexp(t, `^catchup headers=3000 peers=2 store=pebble rate=\d+ verify_1core=\d+ verify_allcores=\d+ ratio_allcores=\d+\.\d\d verify_expanded_allcores=\d+ peak_heap_mb=\d+\.\d rtt_ms=0 steady_rate=\d+ disk_mb_per_1k=\d+\.\d{3} store_mb_per_1k=\d+\.\d{3}$`, res.String())
+	// The syncing node wrote the chain at least once, and holds it.
+	require.GreaterOrEqual(t, res.DiskWritten, res.StoreSize)
+	require.Greater(t, res.StoreSize, uint64(3000*200), "3 000 headers of about 245 bytes are on disk")
 	require.Zero(t, res.RelayedConns)
 	require.Zero(t, res.RelayedBytes)
 	require.Positive(t, res.DirectConns)
@@ -95,7 +98,7 @@ func TestCatchupOverLatency(t *testing.T) {
 	// The head vote, the first header and stream set-up take several round
 	// trips of the nearer peer at least.
 	require.Greater(t, res.Elapsed, 3*rtts[0])
-	require.Regexp(t, ` rtt_ms=20,60 steady_rate=\d+$`, res.String())
+	require.Regexp(t, ` rtt_ms=20,60 steady_rate=\d+ disk_mb_per_1k=`, res.String())
 }
 
 // Bad RTT lists are refused before anything starts.

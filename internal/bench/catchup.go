@@ -17,7 +17,6 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/ipfs/go-datastore"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -73,6 +72,15 @@ type CatchupResult struct {
 	RelayedConns, DirectConns int
 	// RelayedBytes is what the relays carried, both directions together.
 	RelayedBytes int64
+	// DiskWritten is what the syncing node's database wrote to disk during
+	// the catch-up (pebble's WAL, flushes and compactions, its last
+	// memtable flushed at the end), and StoreSize its size on disk then.
+	DiskWritten, StoreSize uint64
+}
+
+// MiBPer1k is bytes per 1 000 headers of the chain, in MiB.
+func (r CatchupResult) MiBPer1k(bytes uint64) float64 {
+	return float64(bytes) / (1 << 20) / (float64(r.Headers) / 1000)
 }
 
 // Ratio is the catch-up rate over the all-core signature-verification rate:
@@ -81,9 +89,9 @@ func (r CatchupResult) Ratio() float64 { return r.Rate / r.VerifyAllCores }
 
 // String is the benchmark's summary line.
 func (r CatchupResult) String() string {
-	return fmt.Sprintf("catchup headers=%d peers=%d store=%s rate=%.0f verify_1core=%.0f verify_allcores=%.0f ratio_allcores=%.2f verify_expanded_allcores=%.0f peak_heap_mb=%.1f rtt_ms=%s steady_rate=%.0f",
+	return fmt.Sprintf("catchup headers=%d peers=%d store=%s rate=%.0f verify_1core=%.0f verify_allcores=%.0f ratio_allcores=%.2f verify_expanded_allcores=%.0f peak_heap_mb=%.1f rtt_ms=%s steady_rate=%.0f disk_mb_per_1k=%.3f store_mb_per_1k=%.3f",
 		r.Headers, r.Peers, r.Store, r.Rate, r.Verify1Core, r.VerifyAllCores, r.Ratio(), r.ExpandedAllCores, r.PeakHeapMiB,
-		formatRTTs(r.RTT), r.SteadyRate)
+		formatRTTs(r.RTT), r.SteadyRate, r.MiBPer1k(r.DiskWritten), r.MiBPer1k(r.StoreSize))
 }
 
 func (o *CatchupOptions) defaults() error {
@@ -147,7 +155,7 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 			_ = closers[i]() // teardown of a finished benchmark
 		}
 	}()
-	openStore := func(name string) (datastore.Batching, error) {
+	openStore := func(name string) (p2psync.Datastore, error) {
 		if o.Store == "memory" {
 			ds := store.Memory()
 			closers = append(closers, ds.Close)
@@ -165,7 +173,7 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 	if err != nil {
 		return res, err
 	}
-	var serverStores []datastore.Batching
+	var serverStores []p2psync.Datastore
 	for i := 0; i < o.Peers; i++ {
 		ds, err := openStore(fmt.Sprintf("server-%d", i))
 		if err != nil {
@@ -238,6 +246,7 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 			return res, fmt.Errorf("cpu profile: %w", err)
 		}
 	}
+	writtenBefore, _ := store.DiskStats(ds.Pebble())
 	start := time.Now()
 	if err := svc.Start(ctx); err != nil {
 		return res, fmt.Errorf("start syncing node: %w", err)
@@ -260,13 +269,18 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("wait for height %d: %w", o.Headers, err)
 	}
+	if err := ds.Pebble().Flush(); err != nil {
+		return res, fmt.Errorf("flush the syncing node's database: %w", err)
+	}
+	written, size := store.DiskStats(ds.Pebble())
+	res.DiskWritten, res.StoreSize = written-writtenBefore, size
 	res.Rate = float64(o.Headers) / res.Elapsed.Seconds()
 	return res, nil
 }
 
 // loadChain signs n headers and imports them into every store, a batch at a
 // time, so the chain is never held in memory whole.
-func loadChain(ctx context.Context, gen *chaingen.Generator, n int, stores []datastore.Batching) error {
+func loadChain(ctx context.Context, gen *chaingen.Generator, n int, stores []p2psync.Datastore) error {
 	importers := make([]*p2psync.Importer[*types.SignedHeader], len(stores))
 	for i, ds := range stores {
 		im, err := p2psync.NewImporter[*types.SignedHeader](ctx, ds, p2psync.Headers)

@@ -75,6 +75,31 @@ func KeysIn(path string, b Block) ([][]byte, error) {
 	return in, err
 }
 
+// ErrNoBlock: no data block of the table holds only the keys asked for.
+var ErrNoBlock = errors.New("no data block holds only such keys")
+
+// FindBlock returns a data block of the table at path whose keys (as
+// KeysIn tells them) all pass want, and those keys. It searches from the
+// middle of the file outwards, away from the first and last keys, which a
+// store often reads to open; ErrNoBlock if no block qualifies.
+func FindBlock(path string, want func(key []byte) bool) (Block, [][]byte, error) {
+	blocks, err := DataBlocks(path)
+	if err != nil {
+		return Block{}, nil, err
+	}
+	for i := range blocks {
+		b := blocks[(len(blocks)/2+i)%len(blocks)]
+		keys, err := KeysIn(path, b)
+		if err != nil {
+			return Block{}, nil, err
+		}
+		if len(keys) > 0 && !slices.ContainsFunc(keys, func(k []byte) bool { return !want(k) }) {
+			return b, keys, nil
+		}
+	}
+	return Block{}, nil, fmt.Errorf("%s: %w", path, ErrNoBlock)
+}
+
 // FlipBlock flips one byte in the middle of block b of the table at path.
 func FlipBlock(path string, b Block) error {
 	return flipAt(path, b.flipOffset())

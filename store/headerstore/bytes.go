@@ -66,10 +66,13 @@ func (s *Store[H]) scan(ctx context.Context, from, to uint64, fn func(height uin
 		UpperBound: s.keys.heightKey(to),
 	})
 	if err != nil {
-		return fmt.Errorf("headerstore: scan [%d, %d): %w", from, to, err)
+		return fmt.Errorf("headerstore: scan [%d, %d): %w", from, to, s.keys.corruptAt(s.keys.heightKey(from), err))
 	}
 	next := from
-	for valid := iter.First(); valid; valid = iter.Next() {
+	// The scan ends on the last height without stepping past it: a step
+	// reads the next key's block, which may be damaged, and a range that
+	// holds no damaged header must not fail.
+	for valid := iter.First(); valid; valid = next < to && iter.Next() {
 		height, ok := s.keys.heightOf(iter.Key())
 		if !ok || height != next {
 			break
@@ -81,14 +84,22 @@ func (s *Store[H]) scan(ctx context.Context, from, to uint64, fn func(height uin
 		}
 		raw, err := iter.ValueAndErr()
 		if err != nil {
-			return errors.Join(fmt.Errorf("headerstore: read header %d: %w", height, err), iter.Close())
+			err = s.keys.corruptAt(s.keys.heightKey(height), err)
+			_ = iter.Close() // it returns this error again
+			return fmt.Errorf("headerstore: read header %d: %w", height, err)
 		}
 		if err := fn(height, raw); err != nil {
 			return errors.Join(err, iter.Close())
 		}
 		next++
 	}
-	if err := errors.Join(iter.Error(), iter.Close()); err != nil {
+	// An iterator that fails stops as if the keys had ended: its error
+	// belongs to the next height it was to read.
+	if err := iter.Error(); err != nil {
+		_ = iter.Close() // it returns this error again
+		return fmt.Errorf("headerstore: scan [%d, %d): read header %d: %w", from, to, next, s.keys.corruptAt(s.keys.heightKey(next), err))
+	}
+	if err := iter.Close(); err != nil {
 		return fmt.Errorf("headerstore: scan [%d, %d): %w", from, to, err)
 	}
 	return nil

@@ -35,4 +35,11 @@
 // retention window moves: DeleteBelow raises it, and a backward fill would
 // write verified headers below it and lower it, each in one batch with the
 // meta.
+//
+// A read of data pebble finds damaged (a failed checksum) fails with a
+// *store.CorruptError, store.ErrCorrupt to errors.Is, naming the key read
+// ("/headerEx/v2/h/1234", "/headerEx/v2/x/<hex hash>"), as store.DB's
+// datastore reads do; it is never a not-found. Not-found answers are
+// go-header's sentinels, unwrapped. A range fails only if it holds a
+// damaged header: a scan never reads past its last height.
 package headerstore

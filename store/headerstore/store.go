@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/celestiaorg/go-header"
 	"github.com/cockroachdb/pebble/v2"
@@ -39,9 +40,17 @@ type Store[H header.Header[H]] struct {
 	keys keyspace
 	log  *slog.Logger
 
-	mu      sync.Mutex // serialises writers (Init, Append, DeleteBelow)
+	mu      sync.Mutex // serialises writers (Init, Append, DeleteBelow, Sync)
 	bounds  atomic.Pointer[bounds[H]]
-	changed atomic.Pointer[chan struct{}] // closed, and replaced, when bounds change
+	changed atomic.Pointer[chan struct{}] // closed, and replaced, when bounds or durable change
+
+	// durable is the head height of the last write whose WAL sync returned:
+	// what a restart after kill -9 or power loss resumes from at least.
+	durable   atomic.Uint64
+	syncEvery time.Duration
+	lastSync  time.Time   // under mu
+	syncTimer *time.Timer // under mu: syncs what Append left unsynced
+	closed    bool        // under mu
 }
 
 // bounds is what the store holds: the heights [base, head] and the head
@@ -59,6 +68,16 @@ type Option func(*Parameters)
 type Parameters struct {
 	// Logger reports headers that fail verification in Append.
 	Logger *slog.Logger
+	// SyncEvery is the most time an Append may leave its write unsynced
+	// (in pebble's WAL, lost to a kill -9 or power loss): an Append at
+	// least SyncEvery after the last sync syncs, one sooner leaves the
+	// sync to a later Append or to a timer SyncEvery away. A catch-up
+	// appending hundreds of ranges a second then pays one fsync per
+	// SyncEvery instead of one per range; a node following the chain at
+	// one block a second syncs every append. 0 (the default) syncs every
+	// append. A store with SyncEvery set must be closed (Close) before its
+	// database is.
+	SyncEvery time.Duration
 }
 
 // DefaultParameters discards logs.
@@ -71,7 +90,15 @@ func (p Parameters) Validate() error {
 	if p.Logger == nil {
 		return errors.New("headerstore: Parameters.Logger is nil, want a logger")
 	}
+	if p.SyncEvery < 0 {
+		return fmt.Errorf("headerstore: Parameters.SyncEvery %s, want 0 or more", p.SyncEvery)
+	}
 	return nil
+}
+
+// WithSyncEvery sets Parameters.SyncEvery.
+func WithSyncEvery(d time.Duration) Option {
+	return func(p *Parameters) { p.SyncEvery = d }
 }
 
 // WithLogger sets Parameters.Logger.
@@ -95,7 +122,7 @@ func New[H header.Header[H]](db *pebble.DB, prefix string, opts ...Option) (*Sto
 	if err != nil {
 		return nil, err
 	}
-	s := &Store[H]{db: db, keys: keys, log: p.Logger}
+	s := &Store[H]{db: db, keys: keys, log: p.Logger, syncEvery: p.SyncEvery}
 	changed := make(chan struct{})
 	s.changed.Store(&changed)
 
@@ -104,6 +131,7 @@ func New[H header.Header[H]](db *pebble.DB, prefix string, opts ...Option) (*Sto
 		return nil, fmt.Errorf("headerstore %s: %w", prefix, err)
 	}
 	s.bounds.Store(b)
+	s.durable.Store(b.height) // read back from disk: durable
 	return s, nil
 }
 
@@ -138,11 +166,12 @@ func (s *Store[H]) load() (*bounds[H], error) {
 	return &bounds[H]{base: m.base, height: m.head, head: head, raw: headRaw}, nil
 }
 
-// getCopy reads key; pebble.ErrNotFound if absent.
+// getCopy reads key; pebble.ErrNotFound if absent, a *store.CorruptError
+// if its data is damaged.
 func (s *Store[H]) getCopy(key []byte) ([]byte, error) {
 	v, closer, err := s.db.Get(key)
 	if err != nil {
-		return nil, err
+		return nil, s.keys.corruptAt(key, err)
 	}
 	out := bytes.Clone(v)
 	return out, closer.Close()
@@ -221,12 +250,13 @@ func (s *Store[H]) read(height uint64) (H, error) {
 	if b := s.bounds.Load(); height == b.height && b.height != 0 {
 		return b.head, nil
 	}
-	v, closer, err := s.db.Get(s.keys.heightKey(height))
+	key := s.keys.heightKey(height)
+	v, closer, err := s.db.Get(key)
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
 		return zero, header.ErrNotFound
 	case err != nil:
-		return zero, fmt.Errorf("headerstore: read header %d: %w", height, err)
+		return zero, fmt.Errorf("headerstore: read header %d: %w", height, s.keys.corruptAt(key, err))
 	}
 	defer closer.Close()
 	return decode[H](v, height)
@@ -271,8 +301,29 @@ func (s *Store[H]) waitFor(ctx context.Context, height uint64) error {
 // publish makes b the store's bounds and wakes every waiter.
 func (s *Store[H]) publish(b *bounds[H]) {
 	s.bounds.Store(b)
+	s.notify()
+}
+
+// notify wakes the waiters for a height or a durable height.
+func (s *Store[H]) notify() {
 	next := make(chan struct{})
 	close(*s.changed.Swap(&next))
+}
+
+// WaitDurable returns once height is durable (see DurableHeight), or with
+// ctx's error.
+func (s *Store[H]) WaitDurable(ctx context.Context, height uint64) error {
+	for {
+		changed := *s.changed.Load()
+		if s.durable.Load() >= height {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // GetRangeByHeight returns the headers (from.Height(), to), as go-header's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/celestiaorg/go-header"
 	"github.com/cockroachdb/pebble/v2"
@@ -20,7 +21,7 @@ func (s *Store[H]) Init(ctx context.Context, first H) error {
 	if s.Height() != 0 {
 		return fmt.Errorf("%w: head %d", ErrAlreadyInitialized, s.Height())
 	}
-	return s.commit(ctx, meta{base: first.Height(), head: first.Height()}, []H{first})
+	return s.commit(ctx, meta{base: first.Height(), head: first.Height()}, []H{first}, true)
 }
 
 // Append verifies headers on top of the head and stores them, returning once
@@ -57,15 +58,20 @@ func (s *Store[H]) Append(ctx context.Context, headers ...H) error {
 	if n == 0 {
 		return verifyErr
 	}
-	if err := s.commit(ctx, meta{base: b.base, head: head.Height()}, headers[:n]); err != nil {
+	sync := s.syncEvery == 0 || time.Since(s.lastSync) >= s.syncEvery
+	if err := s.commit(ctx, meta{base: b.base, head: head.Height()}, headers[:n], sync); err != nil {
 		return err
+	}
+	if !sync {
+		s.syncLater()
 	}
 	return verifyErr
 }
 
-// commit writes headers (adjacent, verified) and m in one synced batch, then
-// publishes the new bounds. The caller holds s.mu.
-func (s *Store[H]) commit(ctx context.Context, m meta, headers []H) error {
+// commit writes headers (adjacent, verified) and m in one batch, synced if
+// sync, then publishes the new bounds (and durable height). The caller
+// holds s.mu.
+func (s *Store[H]) commit(ctx context.Context, m meta, headers []H, sync bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -87,11 +93,93 @@ func (s *Store[H]) commit(ctx context.Context, m meta, headers []H) error {
 	if err := batch.Set(s.keys.meta, m.encode(), nil); err != nil {
 		return fmt.Errorf("headerstore: batch meta: %w", err)
 	}
-	if err := batch.Commit(pebble.Sync); err != nil {
+	opts := pebble.NoSync
+	if sync {
+		opts = pebble.Sync
+	}
+	if err := batch.Commit(opts); err != nil {
 		return fmt.Errorf("headerstore: commit headers %d..%d: %w", headers[0].Height(), m.head, err)
+	}
+	if sync {
+		s.markSynced(m.head)
 	}
 	s.publish(&bounds[H]{base: m.base, height: m.head, head: headers[len(headers)-1], raw: raw})
 	return nil
+}
+
+// DurableHeight is the head height of the last write synced to disk: a
+// restart after a kill -9 or a power loss resumes from there or higher.
+// It trails Height by at most SyncEvery of appends.
+func (s *Store[H]) DurableHeight() uint64 { return s.durable.Load() }
+
+// Sync syncs every write made so far, if any is not yet: DurableHeight is
+// then Height.
+func (s *Store[H]) Sync(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.syncLocked()
+}
+
+// Close syncs what is unsynced and stops the sync timer; the store is not
+// used after. It does not close the database.
+func (s *Store[H]) Close(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.syncTimer != nil {
+		s.syncTimer.Stop()
+		s.syncTimer = nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.syncLocked()
+}
+
+// syncLocked syncs pebble's WAL, and with it every write before; s.mu held.
+func (s *Store[H]) syncLocked() error {
+	height := s.Height()
+	if s.durable.Load() >= height {
+		return nil
+	}
+	if err := s.db.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("headerstore: sync writes up to %d: %w", height, err)
+	}
+	s.markSynced(height)
+	s.notify()
+	return nil
+}
+
+// markSynced records height as durable; s.mu held.
+func (s *Store[H]) markSynced(height uint64) {
+	s.durable.Store(height)
+	s.lastSync = time.Now()
+	if s.syncTimer != nil {
+		s.syncTimer.Stop()
+		s.syncTimer = nil
+	}
+}
+
+// syncLater makes sure an unsynced write is synced within SyncEvery even if
+// no Append comes to do it; s.mu held.
+func (s *Store[H]) syncLater() {
+	if s.syncTimer != nil || s.closed {
+		return
+	}
+	s.syncTimer = time.AfterFunc(s.syncEvery, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.syncTimer = nil
+		if s.closed {
+			return
+		}
+		if err := s.syncLocked(); err != nil {
+			s.log.Error("sync appended headers", "err", err)
+		}
+	})
 }
 
 // Backward fill (the light-window issue) belongs beside Append: a method
@@ -151,6 +239,7 @@ func (s *Store[H]) deleteRange(ctx context.Context, b *bounds[H], to uint64) err
 	if err := batch.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("headerstore: commit deletion below %d: %w", to, err)
 	}
+	s.markSynced(b.height) // the synced batch synced every write before it
 	s.publish(&bounds[H]{base: to, height: b.height, head: b.head, raw: b.raw})
 	return nil
 }
