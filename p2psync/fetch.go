@@ -2,23 +2,22 @@ package p2psync
 
 import (
 	"bytes"
-	"log/slog"
-	"sync"
-
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/headersync/headersync/internal/backoff"
-	"github.com/headersync/headersync/internal/every"
-	"github.com/headersync/headersync/p2psync/peers"
-	"github.com/headersync/headersync/types"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/celestiaorg/go-header"
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/headersync/headersync/internal/backoff"
+	"github.com/headersync/headersync/internal/every"
+	"github.com/headersync/headersync/p2psync/peers"
+	"github.com/headersync/headersync/types"
 )
 
 // go-header's syncer asks for up to 512 headers at a time, one range after
@@ -28,28 +27,35 @@ import (
 // on one core; and it cannot tell which peer sent a header of the wrong
 // height, so such a peer is never banned and keeps spoiling ranges.
 //
-// The syncer's getter (fetcher) therefore fetches each range as chunks of RequestSize,
-// concurrently, each from one peer it can hold to account (fetchChunk), and
-// keeps rangesAhead ranges in flight beyond the one the syncer asked for. A
-// chunk is checked against the header just before it, its anchor. For every
-// chunk but the syncer's first, the anchor is fetched first (one small
-// request) and trusted only once it turns out to be the very header the
-// verified chunk before it ended with; a chunk whose anchor does not line up
-// is fetched again from the verified one. By induction from the trusted
-// header the syncer gives, everything returned is one verified chain, which
-// the store verifies once more as it appends. A range the syncer asked for
-// is retried until it arrives (see GetRangeByHeight); go-header's own fetch
-// is used only while no peer is known to serve the protocol (fetchRange).
+// The syncer's getter (fetcher) therefore fetches each range as chunks of
+// RequestSize, concurrently, each from one peer it can hold to account
+// (fetchChunk), and keeps ranges in flight ahead of the one the syncer asked
+// for: as many as cover one round trip at the rate the syncer consumes them
+// (pacing), so that on a distant peer the link, not the round trip, is the
+// limit. Each peer has its own window of requests in flight, grown while it
+// answers and halved when it fails to (peerWindows), and a chunk goes to the
+// peer expected to answer it first.
 //
-// Checking each header's signature was two thirds of a catch-up's CPU, and
-// capped it below the rate at which the cores can check signatures. Header
-// h+1 commits to the hash and the signature of h, and its own signature
-// covers both, so each answer is authenticated as a whole (validateChain):
-// the signature of its highest header, then hash links down, then its
-// lowest header against the header before it. Anchors get no signature
-// check: one is trusted only once it is byte for byte the verified top of
-// the chunk below, and only when it is not is its sender's answer checked
-// in full, to tell a forgery (a ban) from an equivocating sequencer.
+// Every request but the one for the chunk right after the syncer's trusted
+// header asks for one header more, below the chunk: the header the chunk
+// must extend. Checking each header's signature was two thirds of a
+// catch-up's CPU, and capped it below the rate at which the cores can check
+// signatures. Header h+1 commits to the hash and the signature of h, and its
+// own signature covers both, so each answer is authenticated as a whole
+// (validateChain): the signature of its highest header, then hash links
+// down to its lowest, the extra one included. Once two neighbouring chunks
+// have arrived, the seam is checked: the extra header of the upper one must
+// be, byte for byte, the top of the lower one. By induction from the
+// trusted header the syncer gives, everything returned is one verified
+// chain, which the store verifies once more as it appends. A seam that does
+// not hold joins two chains both signed by the sequencer (it equivocated):
+// the upper chunk is fetched again from the verified header below it, which
+// settles which chain the node follows. No chunk waits for a round trip of
+// its own to learn its anchor first.
+//
+// A range the syncer asked for is retried until it arrives (see
+// GetRangeByHeight); go-header's own fetch is used only while no peer is
+// known to serve the protocol (fetchRange).
 
 // fetchConfig is the fetcher's share of Config.
 type fetchConfig struct {
@@ -75,11 +81,13 @@ type fetcher[H Header[H]] struct {
 	end   context.CancelFunc
 	calls sync.WaitGroup // calls from the syncer in progress
 
+	windows peerWindows // requests in flight, per peer
+	pace    pacing      // how far ahead to fetch
+
 	mu     sync.Mutex
 	ahead  map[uint64]*ahead[H] // ranges fetched ahead, by first height
 	closed bool
 	wg     sync.WaitGroup // fetches ahead
-	slots  chan struct{}  // one per request in flight
 }
 
 func newFetcher[H Header[H]](exchange header.Getter[H], pc *peers.Client[H], g *types.Genesis, target func() uint64, cfg fetchConfig, log *slog.Logger) *fetcher[H] {
@@ -88,7 +96,7 @@ func newFetcher[H Header[H]](exchange header.Getter[H], pc *peers.Client[H], g *
 		Getter: exchange, peers: pc, genesis: g, target: target, cfg: cfg, log: log,
 		failLog: every.Interval{Period: time.Minute},
 		life:    life, end: end,
-		ahead: make(map[uint64]*ahead[H]), slots: make(chan struct{}, maxInFlight),
+		ahead: make(map[uint64]*ahead[H]),
 	}
 }
 
@@ -123,12 +131,9 @@ func (g *fetcher[H]) Head(ctx context.Context, opts ...header.HeadOption[H]) (H,
 	return g.peers.Head(ctx, params.TrustedHead, func(h H) error { return checkSequencer(g.genesis, h) })
 }
 
-// rangesAhead is how many ranges the getter fetches ahead of the syncer.
-const rangesAhead = 2
-
-// errAnchorMismatch: a chunk does not extend an anchor not yet verified.
-// Either the anchor or the chunk is wrong; the chunk is fetched again from a
-// verified anchor, which settles it.
+// errAnchorMismatch: a chunk does not extend a header not yet verified.
+// Either that header or the chunk is wrong; the chunk is fetched again from
+// a verified header, which settles it.
 var errAnchorMismatch = fmt.Errorf("chunk does not extend its anchor (%w)", peers.ErrInconclusive)
 
 // ahead is a range fetched ahead of the syncer's request.
@@ -136,10 +141,12 @@ type ahead[H Header[H]] struct {
 	start, to uint64 // the range [start, to)
 	cancel    context.CancelFunc
 	done      chan struct{}
-	anchor    H       // the header at start-1 the range was fetched against
-	anchorBy  peer.ID // who sent anchor; empty when it was verified
-	hs        []H
-	err       error
+	// anchored: fetched against the header the syncer stood on, verified;
+	// otherwise hs begins with the header at start-1, authenticated but
+	// not yet known to be the syncer's.
+	anchored bool
+	hs       []H
+	err      error
 }
 
 // GetRangeByHeight returns the headers (from.Height(), to), verified.
@@ -155,6 +162,7 @@ func (g *fetcher[H]) GetRangeByHeight(ctx context.Context, from H, to uint64) ([
 		return nil, err
 	}
 	defer done()
+	g.pace.called(time.Now())
 	hs, err := g.takeAhead(ctx, from, to)
 	if err != nil {
 		return nil, err
@@ -179,9 +187,9 @@ func (g *fetcher[H]) GetRangeByHeight(ctx context.Context, from H, to uint64) ([
 	return hs, nil
 }
 
-// takeAhead returns the range (from, to) if it was fetched ahead and is
-// anchored on from; nil if it was not. Ranges that can no longer be asked
-// for are cancelled.
+// takeAhead returns the range (from, to) if it was fetched ahead and joins
+// from; nil if it was not. Ranges that can no longer be asked for are
+// cancelled.
 func (g *fetcher[H]) takeAhead(ctx context.Context, from H, to uint64) ([]H, error) {
 	start := from.Height() + 1
 	g.mu.Lock()
@@ -206,53 +214,51 @@ func (g *fetcher[H]) takeAhead(ctx context.Context, from H, to uint64) ([]H, err
 		hit.cancel()
 		return nil, ctx.Err()
 	}
-	if !hit.anchor.IsZero() && !sameHeader(hit.anchor, from) {
-		g.judgeAnchor(ctx, hit.anchor, from, hit.anchorBy)
-		return nil, nil // fetch it again, anchored on from
-	}
-	if hit.err != nil {
+	switch {
+	case hit.err != nil:
 		return nil, nil
+	case hit.anchored:
+		return hit.hs, nil
+	case len(hit.hs) > 1 && sameHeader(hit.hs[0], from):
+		return hit.hs[1:], nil
 	}
-	return hit.hs, nil
+	g.log.Debug("a range fetched ahead does not join the synced chain; fetching it again", "from", start, "to", to-1)
+	return nil, nil
 }
 
-// fetchAhead starts fetching the ranges after last, up to rangesAhead of
-// them and not beyond the syncer's target.
+// fetchAhead starts fetching the ranges after last, as many as the pacing
+// asks for and not beyond the syncer's target.
 func (g *fetcher[H]) fetchAhead(last H) {
 	target := g.target()
+	depth := g.pace.ahead()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
 		return
 	}
 	start := last.Height() + 1
-	for i := 0; i < rangesAhead && start <= target; i++ {
+	for i := 0; i < depth && start <= target; i++ {
 		to := min(start+header.MaxRangeRequestSize, target+1)
 		if _, ok := g.ahead[start]; !ok {
 			ctx, cancel := context.WithCancel(g.life)
-			a := &ahead[H]{start: start, to: to, cancel: cancel, done: make(chan struct{})}
-			if i == 0 {
-				a.anchor = last
-			}
+			a := &ahead[H]{start: start, to: to, cancel: cancel, done: make(chan struct{}), anchored: i == 0}
 			g.ahead[start] = a
 			g.wg.Add(1)
-			go g.runAhead(ctx, a)
+			var anchor H
+			if a.anchored {
+				anchor = last
+			}
+			go g.runAhead(ctx, a, anchor)
 		}
 		start = to
 	}
 }
 
-func (g *fetcher[H]) runAhead(ctx context.Context, a *ahead[H]) {
+func (g *fetcher[H]) runAhead(ctx context.Context, a *ahead[H], anchor H) {
 	defer g.wg.Done()
 	defer close(a.done)
-	verified := !a.anchor.IsZero()
-	if !verified {
-		if a.anchor, a.anchorBy, a.err = g.fetchAnchor(ctx, a.start-1, 0); a.err != nil {
-			return
-		}
-	}
 	// A range that fails is fetched again when the syncer asks for it.
-	a.hs, a.err = g.fetchRange(ctx, a.anchor, a.to, verified)
+	a.hs, a.err = g.parallelRange(ctx, anchor, a.start, a.to, a.anchored)
 }
 
 // close ends every call and fetch in progress and waits for them; none
@@ -278,7 +284,7 @@ func (g *fetcher[H]) close() {
 // session waits for a peer until its context ends, and the syncer's context
 // never does, so an unbounded fallback could hang the syncer for good.
 func (g *fetcher[H]) fetchRange(ctx context.Context, from H, to uint64, verified bool) ([]H, error) {
-	hs, err := g.parallelRange(ctx, from, to, verified)
+	hs, err := g.parallelRange(ctx, from, from.Height()+1, to, verified)
 	if errors.Is(err, peers.ErrNoServingPeers) && verified && ctx.Err() == nil {
 		fctx, cancel := context.WithTimeout(ctx, 2*g.cfg.RequestTimeout)
 		defer cancel()
@@ -287,40 +293,40 @@ func (g *fetcher[H]) fetchRange(ctx context.Context, from H, to uint64, verified
 	return hs, err
 }
 
-// parallelRange fetches (from.Height(), to) as concurrent chunks.
-func (g *fetcher[H]) parallelRange(ctx context.Context, from H, to uint64, verified bool) ([]H, error) {
+// parallelRange fetches [start, to) as concurrent chunks. With an anchor
+// (the header at start-1), the headers returned extend it; without one
+// (zero), they begin with the header at start-1 itself, for the caller to
+// join to its chain.
+func (g *fetcher[H]) parallelRange(ctx context.Context, anchor H, start, to uint64, verified bool) ([]H, error) {
 	size := g.cfg.RequestSize
-	first := from.Height() + 1
-	if to <= first {
-		return nil, fmt.Errorf("empty range (%d, %d)", from.Height(), to)
+	if to <= start {
+		return nil, fmt.Errorf("empty range [%d, %d)", start, to)
 	}
-	n := int((to - first + size - 1) / size)
-
-	// anchors[i] is the header just before chunk i: from, then fetched
-	// from anchorFrom[i].
-	anchors := make([]H, n)
-	anchorFrom := make([]peer.ID, n)
-	anchors[0] = from
-	grp, gctx := errgroup.WithContext(ctx)
-	for i := 1; i < n; i++ {
-		grp.Go(func() (err error) {
-			anchors[i], anchorFrom[i], err = g.fetchAnchor(gctx, first+uint64(i)*size-1, i)
-			return err
-		})
-	}
-	if err := grp.Wait(); err != nil {
-		return nil, err
+	n := int((to - start + size - 1) / size)
+	bounds := func(i int) (lo, hi uint64) {
+		return start + uint64(i)*size, min(start+uint64(i+1)*size, to)
 	}
 
-	// Chunks whose anchor does not line up are fetched again below.
+	// Each chunk but an anchored first one comes with the header below it:
+	// chunks[i][0] is at lo-1. A chunk that fails, or does not extend what
+	// came before it from another peer, is fetched again below.
 	chunks := make([][]H, n)
-	grp, gctx = errgroup.WithContext(ctx)
+	grp, gctx := errgroup.WithContext(ctx)
 	for i := 0; i < n; i++ {
-		end := min(first+uint64(i+1)*size, to)
+		lo, hi := bounds(i)
 		grp.Go(func() error {
-			hs, err := g.fetchChunk(gctx, anchors[i], end, i == 0 && verified, i)
-			if errors.Is(err, errAnchorMismatch) {
-				return nil
+			var (
+				hs  []H
+				err error
+			)
+			if i == 0 && !anchor.IsZero() {
+				hs, err = g.fetchChunk(gctx, anchor, lo, hi, verified, i)
+			} else {
+				var none H
+				hs, err = g.fetchChunk(gctx, none, lo-1, hi, false, i)
+			}
+			if err != nil && i > 0 && gctx.Err() == nil {
+				return nil // fetched again from the chunk below, in order
 			}
 			chunks[i] = hs
 			return err
@@ -330,26 +336,23 @@ func (g *fetcher[H]) parallelRange(ctx context.Context, from H, to uint64, verif
 		return nil, err
 	}
 
-	out := make([]H, 0, to-first)
-	prev := from
-	for i := range chunks {
-		if i > 0 && (chunks[i] == nil || !sameHeader(anchors[i], prev)) {
-			// The anchor was not the verified header (or the chunk did not
-			// extend it): fetch the chunk again from the one that is.
-			if !sameHeader(anchors[i], prev) {
-				g.judgeAnchor(ctx, anchors[i], prev, anchorFrom[i])
-			}
-			hs, err := g.fetchChunk(ctx, prev, min(first+uint64(i+1)*size, to), verified, i)
-			if err != nil {
-				return nil, err
-			}
-			chunks[i] = hs
+	out := make([]H, 0, to-start+1)
+	out = append(out, chunks[0]...) // without an anchor, from the header at start-1
+	for i := 1; i < n; i++ {
+		prev := out[len(out)-1]
+		if c := chunks[i]; len(c) > 1 && sameHeader(c[0], prev) {
+			out = append(out, c[1:]...)
+			continue
 		}
-		if chunks[i] == nil {
-			return nil, fmt.Errorf("range (%d, %d): %w", from.Height(), to, errAnchorMismatch)
+		// The chunk failed, or its lowest header is not the top of the
+		// chunk below (both signed by the sequencer: it equivocated):
+		// fetch it again from that top.
+		lo, hi := bounds(i)
+		hs, err := g.fetchChunk(ctx, prev, lo, hi, verified, i)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, chunks[i]...)
-		prev = chunks[i][len(chunks[i])-1]
+		out = append(out, hs...)
 	}
 	return out, nil
 }
@@ -357,16 +360,15 @@ func (g *fetcher[H]) parallelRange(ctx context.Context, from H, to uint64, verif
 // maxChunkTries bounds how many answers a chunk may take.
 const maxChunkTries = 8
 
-// fetchChunk fetches the headers after anchor up to end, asking serving
-// peers in turn (least recently failing first, starting at the i-th). Each
-// answer must be headers of exactly the next heights, valid, signed by the
-// sequencer and each extending the one before, which validateChain checks
-// with the signature of the answer's highest header and the links below it;
-// a peer whose answer is not is banned. When anchor is not verified and an
-// answer does not extend what came before it from another peer, either may
-// be at fault: errAnchorMismatch, and no ban.
-func (g *fetcher[H]) fetchChunk(ctx context.Context, anchor H, end uint64, verified bool, i int) ([]H, error) {
-	start := anchor.Height() + 1
+// fetchChunk fetches the headers [start, end), asking serving peers in turn
+// (see choose). Each answer must be headers of exactly the next heights,
+// valid, signed by the sequencer and each extending the one before, which
+// validateChain checks with the signature of the answer's highest header
+// and the links below it; a peer whose answer is not is banned. With an
+// anchor (the header at start-1), the first answer must extend it; when
+// anchor is not verified and an answer does not extend what came before it
+// from another peer, either may be at fault: errAnchorMismatch, and no ban.
+func (g *fetcher[H]) fetchChunk(ctx context.Context, anchor H, start, end uint64, verified bool, i int) ([]H, error) {
 	out := make([]H, 0, end-start)
 	// A break between prev and an answer is the answering peer's fault if
 	// prev is verified or came from that same peer.
@@ -377,18 +379,22 @@ func (g *fetcher[H]) fetchChunk(ctx context.Context, anchor H, end uint64, verif
 		if try == maxChunkTries {
 			return nil, fmt.Errorf("headers %d to %d: %d tries failed: %w", start, end-1, try, errors.Join(errs...))
 		}
-		p, err := g.peers.Pick(i+try, tried)
+		p, err := g.choose(i+try, tried)
 		if err != nil {
 			return nil, fmt.Errorf("headers %d to %d: %w", start, end-1, errors.Join(append(errs, err)...))
 		}
-		next := prev.Height() + 1
+		next := start + uint64(len(out))
 		hs, err := g.request(ctx, p, &p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: next}, Amount: end - next})
 		if err == nil {
 			err = authenticate(hs, p)
 		}
 		if err == nil {
 			// Validate is remembered now: Verify checks only the links.
-			err = extends(prev, hs, p, verified || prevFrom == p)
+			if prev.IsZero() {
+				err = startsAt(next, hs, p)
+			} else {
+				err = extends(prev, hs, p, verified || prevFrom == p)
+			}
 		}
 		g.peers.Reputation().Judge(ctx, p, err)
 		switch {
@@ -426,18 +432,13 @@ func sameHeader[H Header[H]](a, b H) bool {
 	return errA == nil && errB == nil && bytes.Equal(ab, bb)
 }
 
-// judgeAnchor judges the peer that sent anchor, found not to be verified,
-// the verified header at its height. An anchor is not checked on arrival,
-// so check it now: a forgery (a bad signature, data that does not match)
-// gets its sender banned as any invalid answer would; a valid header signed
-// by the sequencer is an equivocation, not the peer's doing.
-func (g *fetcher[H]) judgeAnchor(ctx context.Context, anchor, verified H, from peer.ID) {
-	if from == "" || anchor.IsZero() {
-		return
+// startsAt checks that hs, one answer, begins at height first and goes up
+// one height at a time, each header extending the one before.
+func startsAt[H Header[H]](first uint64, hs []H, from peer.ID) error {
+	if hs[0].Height() != first {
+		return &peers.Fault{Peer: from, Err: fmt.Errorf("answered header %d where %d was asked for", hs[0].Height(), first)}
 	}
-	if err := checkSequencer(g.genesis, anchor); err != nil && !errors.Is(err, header.ErrFromFuture) {
-		g.peers.Reputation().Punish(from, &peers.Fault{Peer: from, Err: fmt.Errorf("anchor header %d is not the chain's %s: %w", anchor.Height(), hex.EncodeToString(verified.Hash()), err)})
-	}
+	return extends(hs[0], hs[1:], from, true)
 }
 
 // extends checks that hs are the headers right after prev, in order, each
@@ -464,48 +465,48 @@ func extends[H Header[H]](prev H, hs []H, from peer.ID, prevTrusted bool) error 
 	return nil
 }
 
-// maxInFlight bounds the getter's concurrent requests, below what one
-// server admits from one peer (Limits.PerPeerConcurrent), so that even with
-// a single peer nothing is refused.
-const maxInFlight = 12
-
-// request sends one request to p, holding one of the maxInFlight slots.
-// No signature check on arrival: fetchChunk authenticates an answer as a
-// whole, and an anchor is trusted only once it matches a header that was.
+// request sends one request to p, within p's window of requests in
+// flight, and times it for the pacing. No signature check on arrival:
+// fetchChunk authenticates an answer as a whole.
 func (g *fetcher[H]) request(ctx context.Context, p peer.ID, req *p2p_pb.HeaderRequest) ([]H, error) {
-	select {
-	case g.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	release, err := g.windows.acquire(ctx, p)
+	if err != nil {
+		return nil, err
 	}
-	defer func() { <-g.slots }()
-	return g.peers.Request(ctx, p, req, func(h H) error { return checkOrigin(g.genesis, h) })
+	began := time.Now()
+	hs, err := g.peers.Request(ctx, p, req, func(h H) error { return checkOrigin(g.genesis, h) })
+	took := time.Since(began)
+	release(err == nil, took)
+	if err == nil && req.Amount > 1 {
+		g.pace.answered(took)
+	}
+	return hs, err
 }
 
-// fetchAnchor asks a serving peer for the header at height, and says which
-// peer answered. It is not trusted until checked against a verified chain.
-func (g *fetcher[H]) fetchAnchor(ctx context.Context, height uint64, i int) (H, peer.ID, error) {
-	var zero H
-	var errs []error
-	tried := make(map[peer.ID]bool)
-	for try := 0; try < maxChunkTries; try++ {
-		p, err := g.peers.Pick(i+try, tried)
-		if err != nil {
-			return zero, "", fmt.Errorf("anchor header %d: %w", height, errors.Join(append(errs, err)...))
+// choose returns a serving peer not in tried: among those with the fewest
+// strikes, the one whose window promises the earliest answer; i breaks
+// ties, so that concurrent chunks spread over equal peers.
+func (g *fetcher[H]) choose(i int, tried map[peer.ID]bool) (peer.ID, error) {
+	candidates := g.peers.Serving(1 << 10)
+	rep := g.peers.Reputation()
+	best := make([]peer.ID, 0, len(candidates))
+	fewest := -1
+	for _, p := range candidates {
+		if tried[p] {
+			continue
 		}
-		hs, err := g.request(ctx, p, &p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: height}, Amount: 1})
-		if err == nil && hs[0].Height() != height {
-			err = &peers.Fault{Peer: p, Err: fmt.Errorf("answered header %d where %d was asked for", hs[0].Height(), height)}
+		switch n := rep.Strikes(p); {
+		case fewest < 0 || n < fewest:
+			fewest, best = n, append(best[:0], p)
+		case n == fewest:
+			best = append(best, p)
 		}
-		g.peers.Reputation().Judge(ctx, p, err)
-		if err == nil {
-			return hs[0], p, nil
-		}
-		if ctx.Err() != nil {
-			return zero, "", ctx.Err()
-		}
-		tried[p] = true
-		errs = append(errs, err)
 	}
-	return zero, "", fmt.Errorf("anchor header %d: %w", height, errors.Join(errs...))
+	if len(best) == 0 {
+		if len(tried) > 0 {
+			return "", errors.New("every serving peer failed this request")
+		}
+		return "", peers.ErrNoServingPeers
+	}
+	return g.windows.earliest(best, i), nil
 }

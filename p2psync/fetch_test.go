@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 	"github.com/stretchr/testify/require"
 
 	"github.com/headersync/headersync/internal/chaingen"
@@ -63,10 +64,11 @@ func TestExtends(t *testing.T) {
 	require.True(t, isFault(extends(anchor, fresh(chain[1:]), from, true)))
 }
 
-// A peer that sends forged anchors does not break a range: each chunk that
-// does not extend its anchor is fetched again from the verified header
-// below it, and the forger is banned.
-func TestForgedAnchorsAreRefetchedAroundAndPunished(t *testing.T) {
+// A peer that forges the extra header below each chunk (the one the chunk
+// must extend) does not break a range: its answers fail authentication, it
+// is banned, and each chunk is fetched again from the verified header below
+// it.
+func TestForgedSeamHeadersAreRefetchedAroundAndPunished(t *testing.T) {
 	const n = 64
 	gen, err := chaingen.New("gm", n, chaingen.Options{})
 	require.NoError(t, err)
@@ -79,8 +81,9 @@ func TestForgedAnchorsAreRefetchedAroundAndPunished(t *testing.T) {
 	client, server := mn.Hosts()[0], mn.Hosts()[1]
 	proto := protocol.ID(Headers.ProtocolID("gm"))
 
-	// The server answers ranges honestly and single headers (the anchors)
-	// with a forgery: the right header with its time moved, under the
+	// The server answers the chunks fetched from the verified header below
+	// honestly, and forges the lowest header of every answer that starts
+	// one below a chunk: the right header with its time moved, under the
 	// original signature.
 	server.SetStreamHandler(proto, func(s network.Stream) {
 		var req p2p_pb.HeaderRequest
@@ -90,7 +93,7 @@ func TestForgedAnchorsAreRefetchedAroundAndPunished(t *testing.T) {
 		}
 		for h := req.GetOrigin(); h < req.GetOrigin()+req.Amount && h <= n; h++ {
 			out := chain[h-1]
-			if req.Amount == 1 {
+			if h == req.GetOrigin() && h > 1 && (h-1)%16 == 0 {
 				forged := out.Header()
 				forged.Time = forged.Time.Add(time.Millisecond)
 				out = types.NewSignedHeader(forged, out.Signature(), out.Signer())
@@ -118,7 +121,7 @@ func TestForgedAnchorsAreRefetchedAroundAndPunished(t *testing.T) {
 		slog.New(slog.DiscardHandler))
 	t.Cleanup(f.close)
 
-	got, err := f.parallelRange(context.Background(), chain[0], n+1, true)
+	got, err := f.parallelRange(context.Background(), chain[0], 2, n+1, true)
 	require.NoError(t, err)
 	require.Len(t, got, n-1)
 	for i, h := range got {
@@ -129,13 +132,21 @@ func TestForgedAnchorsAreRefetchedAroundAndPunished(t *testing.T) {
 	require.Equal(t, []peer.ID{server.ID()}, bans, "the forger is banned once")
 }
 
-// waitServes waits until c's peerstore says p serves proto: identify tells
-// it once p has registered a handler (and would undo a protocol added to the
-// peerstore by hand before that).
+// waitServes makes c know that p serves proto (p has its handler already).
+// The first identify of the connection may answer with p's protocols from
+// before the handler, and overwrite what the peerstore held: wait for it to
+// end, then record the protocol; a later identify push comes from p and
+// names it.
 func waitServes(t *testing.T, c host.Host, p peer.ID, proto protocol.ID) {
 	t.Helper()
-	require.Eventually(t, func() bool {
-		got, err := c.Peerstore().SupportsProtocols(p, proto)
-		return err == nil && len(got) > 0
-	}, 10*time.Second, 5*time.Millisecond, "identify never said %s serves %s", p, proto)
+	ids, ok := c.(interface{ IDService() identify.IDService })
+	require.True(t, ok, "the host has no identify service")
+	for _, conn := range c.Network().ConnsToPeer(p) {
+		select {
+		case <-ids.IDService().IdentifyWait(conn):
+		case <-time.After(10 * time.Second):
+			t.Fatalf("identify of %s never finished", p)
+		}
+	}
+	require.NoError(t, c.Peerstore().AddProtocols(p, proto))
 }
