@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 	"github.com/stretchr/testify/require"
 
 	"github.com/headersync/headersync/internal/chaingen"
@@ -129,13 +130,21 @@ func TestForgedAnchorsAreRefetchedAroundAndPunished(t *testing.T) {
 	require.Equal(t, []peer.ID{server.ID()}, bans, "the forger is banned once")
 }
 
-// waitServes waits until c's peerstore says p serves proto: identify tells
-// it once p has registered a handler (and would undo a protocol added to the
-// peerstore by hand before that).
+// waitServes makes c know that p serves proto (p has its handler already).
+// The first identify of the connection may answer with p's protocols from
+// before the handler, and overwrite what the peerstore held: wait for it to
+// end, then record the protocol; a later identify push comes from p and
+// names it.
 func waitServes(t *testing.T, c host.Host, p peer.ID, proto protocol.ID) {
 	t.Helper()
-	require.Eventually(t, func() bool {
-		got, err := c.Peerstore().SupportsProtocols(p, proto)
-		return err == nil && len(got) > 0
-	}, 10*time.Second, 5*time.Millisecond, "identify never said %s serves %s", p, proto)
+	ids, ok := c.(interface{ IDService() identify.IDService })
+	require.True(t, ok, "the host has no identify service")
+	for _, conn := range c.Network().ConnsToPeer(p) {
+		select {
+		case <-ids.IDService().IdentifyWait(conn):
+		case <-time.After(10 * time.Second):
+			t.Fatalf("identify of %s never finished", p)
+		}
+	}
+	require.NoError(t, c.Peerstore().AddProtocols(p, proto))
 }

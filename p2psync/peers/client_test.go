@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 	"github.com/stretchr/testify/require"
 
 	"github.com/headersync/headersync/internal/chaingen"
@@ -32,17 +33,22 @@ func meshOf(t *testing.T, n int) []host.Host {
 }
 
 // serve makes the others serve proto (with a handler that resets every
-// stream) and waits until self's peerstore, told by identify, says so.
+// stream) and records it in self's peerstore once the connections' first
+// identify, which could overwrite it, has ended.
 func serve(t *testing.T, self host.Host, others ...host.Host) {
 	t.Helper()
+	ids, ok := self.(interface{ IDService() identify.IDService })
+	require.True(t, ok, "the host has no identify service")
 	for _, o := range others {
 		o.SetStreamHandler(proto, func(s network.Stream) { _ = s.Reset() })
-	}
-	for _, o := range others {
-		require.Eventually(t, func() bool {
-			got, err := self.Peerstore().SupportsProtocols(o.ID(), proto)
-			return err == nil && len(got) > 0
-		}, 10*time.Second, 5*time.Millisecond, "identify never said %s serves %s", o.ID(), proto)
+		for _, conn := range self.Network().ConnsToPeer(o.ID()) {
+			select {
+			case <-ids.IDService().IdentifyWait(conn):
+			case <-time.After(10 * time.Second):
+				t.Fatalf("identify of %s never finished", o.ID())
+			}
+		}
+		require.NoError(t, self.Peerstore().AddProtocols(o.ID(), proto))
 	}
 }
 
