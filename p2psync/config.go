@@ -99,7 +99,7 @@ func (c *Config) Defaults() {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.RequestSize == 0 {
-		c.RequestSize = 128
+		c.RequestSize = 256
 	}
 	if c.InitRetryMin == 0 {
 		c.InitRetryMin = 250 * time.Millisecond

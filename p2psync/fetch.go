@@ -184,6 +184,7 @@ func (g *fetcher[H]) GetRangeByHeight(ctx context.Context, from H, to uint64) ([
 		}
 	}
 	g.fetchAhead(hs[len(hs)-1])
+	g.pace.returning(time.Now())
 	return hs, nil
 }
 
@@ -248,17 +249,17 @@ func (g *fetcher[H]) fetchAhead(last H) {
 			if a.anchored {
 				anchor = last
 			}
-			go g.runAhead(ctx, a, anchor)
+			go g.runAhead(ctx, a, anchor, g.pace.due(i))
 		}
 		start = to
 	}
 }
 
-func (g *fetcher[H]) runAhead(ctx context.Context, a *ahead[H], anchor H) {
+func (g *fetcher[H]) runAhead(ctx context.Context, a *ahead[H], anchor H, due time.Duration) {
 	defer g.wg.Done()
 	defer close(a.done)
 	// A range that fails is fetched again when the syncer asks for it.
-	a.hs, a.err = g.parallelRange(ctx, anchor, a.start, a.to, a.anchored)
+	a.hs, a.err = g.parallelRange(ctx, anchor, a.start, a.to, a.anchored, due)
 }
 
 // close ends every call and fetch in progress and waits for them; none
@@ -284,7 +285,7 @@ func (g *fetcher[H]) close() {
 // session waits for a peer until its context ends, and the syncer's context
 // never does, so an unbounded fallback could hang the syncer for good.
 func (g *fetcher[H]) fetchRange(ctx context.Context, from H, to uint64, verified bool) ([]H, error) {
-	hs, err := g.parallelRange(ctx, from, from.Height()+1, to, verified)
+	hs, err := g.parallelRange(ctx, from, from.Height()+1, to, verified, 0)
 	if errors.Is(err, peers.ErrNoServingPeers) && verified && ctx.Err() == nil {
 		fctx, cancel := context.WithTimeout(ctx, 2*g.cfg.RequestTimeout)
 		defer cancel()
@@ -293,11 +294,11 @@ func (g *fetcher[H]) fetchRange(ctx context.Context, from H, to uint64, verified
 	return hs, err
 }
 
-// parallelRange fetches [start, to) as concurrent chunks. With an anchor
-// (the header at start-1), the headers returned extend it; without one
-// (zero), they begin with the header at start-1 itself, for the caller to
-// join to its chain.
-func (g *fetcher[H]) parallelRange(ctx context.Context, anchor H, start, to uint64, verified bool) ([]H, error) {
+// parallelRange fetches [start, to) as concurrent chunks, needed by the
+// syncer in about due. With an anchor (the header at start-1), the headers
+// returned extend it; without one (zero), they begin with the header at
+// start-1 itself, for the caller to join to its chain.
+func (g *fetcher[H]) parallelRange(ctx context.Context, anchor H, start, to uint64, verified bool, due time.Duration) ([]H, error) {
 	size := g.cfg.RequestSize
 	if to <= start {
 		return nil, fmt.Errorf("empty range [%d, %d)", start, to)
@@ -320,10 +321,10 @@ func (g *fetcher[H]) parallelRange(ctx context.Context, anchor H, start, to uint
 				err error
 			)
 			if i == 0 && !anchor.IsZero() {
-				hs, err = g.fetchChunk(gctx, anchor, lo, hi, verified, i)
+				hs, err = g.fetchChunk(gctx, anchor, lo, hi, verified, i, due)
 			} else {
 				var none H
-				hs, err = g.fetchChunk(gctx, none, lo-1, hi, false, i)
+				hs, err = g.fetchChunk(gctx, none, lo-1, hi, false, i, due)
 			}
 			if err != nil && i > 0 && gctx.Err() == nil {
 				return nil // fetched again from the chunk below, in order
@@ -348,7 +349,7 @@ func (g *fetcher[H]) parallelRange(ctx context.Context, anchor H, start, to uint
 		// chunk below (both signed by the sequencer: it equivocated):
 		// fetch it again from that top.
 		lo, hi := bounds(i)
-		hs, err := g.fetchChunk(ctx, prev, lo, hi, verified, i)
+		hs, err := g.fetchChunk(ctx, prev, lo, hi, verified, i, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -368,7 +369,7 @@ const maxChunkTries = 8
 // anchor (the header at start-1), the first answer must extend it; when
 // anchor is not verified and an answer does not extend what came before it
 // from another peer, either may be at fault: errAnchorMismatch, and no ban.
-func (g *fetcher[H]) fetchChunk(ctx context.Context, anchor H, start, end uint64, verified bool, i int) ([]H, error) {
+func (g *fetcher[H]) fetchChunk(ctx context.Context, anchor H, start, end uint64, verified bool, i int, due time.Duration) ([]H, error) {
 	out := make([]H, 0, end-start)
 	// A break between prev and an answer is the answering peer's fault if
 	// prev is verified or came from that same peer.
@@ -379,12 +380,18 @@ func (g *fetcher[H]) fetchChunk(ctx context.Context, anchor H, start, end uint64
 		if try == maxChunkTries {
 			return nil, fmt.Errorf("headers %d to %d: %d tries failed: %w", start, end-1, try, errors.Join(errs...))
 		}
-		p, err := g.choose(i+try, tried)
+		if try > 0 {
+			due = 0 // a retry is late already
+		}
+		p, err := g.choose(i+try, tried, due)
 		if err != nil {
 			return nil, fmt.Errorf("headers %d to %d: %w", start, end-1, errors.Join(append(errs, err)...))
 		}
 		next := start + uint64(len(out))
-		hs, err := g.request(ctx, p, &p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: next}, Amount: end - next})
+		// No server answers more than 512 at once: a longer chunk (one
+		// with its extra header below) takes more answers.
+		amount := min(end-next, header.MaxRangeRequestSize)
+		hs, err := g.request(ctx, p, &p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: next}, Amount: amount})
 		if err == nil {
 			err = authenticate(hs, p)
 		}
@@ -483,10 +490,11 @@ func (g *fetcher[H]) request(ctx context.Context, p peer.ID, req *p2p_pb.HeaderR
 	return hs, err
 }
 
-// choose returns a serving peer not in tried: among those with the fewest
-// strikes, the one whose window promises the earliest answer; i breaks
-// ties, so that concurrent chunks spread over equal peers.
-func (g *fetcher[H]) choose(i int, tried map[peer.ID]bool) (peer.ID, error) {
+// choose returns a serving peer not in tried, among those with the fewest
+// strikes, for a chunk the syncer needs in about due (see
+// peerWindows.pick); i breaks ties, so that concurrent chunks spread over
+// equal peers.
+func (g *fetcher[H]) choose(i int, tried map[peer.ID]bool, due time.Duration) (peer.ID, error) {
 	candidates := g.peers.Serving(1 << 10)
 	rep := g.peers.Reputation()
 	best := make([]peer.ID, 0, len(candidates))
@@ -508,5 +516,5 @@ func (g *fetcher[H]) choose(i int, tried map[peer.ID]bool) (peer.ID, error) {
 		}
 		return "", peers.ErrNoServingPeers
 	}
-	return g.windows.earliest(best, i), nil
+	return g.windows.pick(best, i, due), nil
 }

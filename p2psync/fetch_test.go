@@ -121,7 +121,7 @@ func TestForgedSeamHeadersAreRefetchedAroundAndPunished(t *testing.T) {
 		slog.New(slog.DiscardHandler))
 	t.Cleanup(f.close)
 
-	got, err := f.parallelRange(context.Background(), chain[0], 2, n+1, true)
+	got, err := f.parallelRange(context.Background(), chain[0], 2, n+1, true, 0)
 	require.NoError(t, err)
 	require.Len(t, got, n-1)
 	for i, h := range got {

@@ -21,7 +21,8 @@ import (
 // and hash links down (DESIGN §8), not by each header's own signature. A
 // peer whose answer has a genuine top over a header it changed — a field
 // with the old signature kept, or the signature itself — is caught by the
-// links and banned, as is one whose top signature or anchor is forged; the
+// links and banned, as is one whose top signature, or the header below a
+// chunk that the chunk must extend, is forged; the
 // honest chain syncs, and nothing the adversary changed is stored.
 func TestLinkedVerificationCatchesTampering(t *testing.T) {
 	gen := newGenerator(t, advHeaders)
@@ -38,7 +39,7 @@ func TestLinkedVerificationCatchesTampering(t *testing.T) {
 		{adversary.TamperedAppHash, types.ErrLastHeaderHashMismatch},
 		{adversary.TamperedSignature, types.ErrLastCommitHashMismatch},
 		{adversary.BadTopSignature, types.ErrInvalidSignature},
-		{adversary.ForgedAnchor, types.ErrInvalidSignature},
+		{adversary.ForgedAnchor, types.ErrLastHeaderHashMismatch},
 	}
 	for _, tc := range cases {
 		t.Run(tc.mode.String(), func(t *testing.T) {

@@ -29,33 +29,38 @@ const (
 	// no such limit.
 	windowStart = 8
 	windowMin   = 2
-	windowMax   = 48
+	windowMax   = 64
 	// ewmaWeight is the weight of a new sample in the moving averages.
 	ewmaWeight = 0.2
 )
 
-// pacing decides how many ranges to fetch ahead: enough to cover one round
-// trip at the rate the syncer takes ranges, plus slack. If the syncer takes
-// a range every interval and a request takes latency, latency/interval
-// ranges must be in flight for the syncer never to wait. While the pipeline
-// is too shallow the syncer waits and the interval is latency/depth, so the
-// depth grows by the slack each step until the syncer, not the network,
-// sets the pace.
+// pacing decides how many ranges to fetch ahead: as many as the syncer
+// could take during one round trip if every range were there when it asked,
+// plus slack. Between two calls the syncer appends what it got (its own
+// time, measured from one call's return to the next call); a request takes
+// its round trip. With a range every `busy` and requests taking `latency`,
+// latency/busy ranges must be in flight for the syncer never to wait.
 type pacing struct {
 	mu       sync.Mutex
 	latency  time.Duration // moving average of a range request's round trip
-	interval time.Duration // moving average between two of the syncer's calls
-	last     time.Time     // the syncer's last call
+	busy     time.Duration // moving average of the syncer's time between calls
+	returned time.Time     // when the last call returned
 }
 
 // called records a call from the syncer at now.
 func (p *pacing) called(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.last.IsZero() {
-		p.interval = ewma(p.interval, now.Sub(p.last))
+	if !p.returned.IsZero() {
+		p.busy = ewma(p.busy, max(now.Sub(p.returned), time.Microsecond))
 	}
-	p.last = now
+}
+
+// returning records that a call returns at now.
+func (p *pacing) returning(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.returned = now
 }
 
 // answered records a range request's round trip.
@@ -65,14 +70,22 @@ func (p *pacing) answered(took time.Duration) {
 	p.latency = ewma(p.latency, took)
 }
 
+// due is about when the syncer will ask for the k-th range ahead of it, if
+// the ranges before it are there: k times its time per range.
+func (p *pacing) due(k int) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return time.Duration(k) * p.busy
+}
+
 // ahead is how many ranges to keep in flight beyond the syncer.
 func (p *pacing) ahead() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.latency <= 0 || p.interval <= 0 {
+	if p.latency <= 0 || p.busy <= 0 {
 		return minAhead
 	}
-	n := int(p.latency/p.interval) + minAhead
+	n := int(p.latency/p.busy) + minAhead
 	return max(minAhead, min(n, maxAhead))
 }
 
@@ -162,22 +175,33 @@ func (w *peerWindows) release(p peer.ID, ok bool, took time.Duration) {
 	w.changed = make(chan struct{})
 }
 
-// earliest returns the peer of ps expected to answer a new request first:
-// the one whose queue, its requests in flight beyond its window plus this
-// one, times its round trip, is shortest. A peer not asked yet counts as
-// fast. Ties go to the i-th in rotation.
-func (w *peerWindows) earliest(ps []peer.ID, i int) peer.ID {
+// pick returns the peer of ps to ask for a chunk the syncer needs in about
+// due. A peer's expected answer time is its round trip times the rounds
+// its window needs to reach a new request; a peer not asked yet counts as
+// fast. Of the peers expected to answer in time, the slowest is asked, so
+// that the fast ones stay free for the chunks the syncer needs next; if
+// none is (due 0: needed now), the one expected first. A distant peer thus
+// gets work in proportion to what it can deliver in time, and never the
+// chunk the syncer is about to wait for. Ties go to the i-th in rotation.
+func (w *peerWindows) pick(ps []peer.ID, i int, due time.Duration) peer.ID {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	best, bestCost := -1, time.Duration(0)
+	first, firstCost := -1, time.Duration(0)
+	inTime, inTimeCost := -1, time.Duration(0)
 	for k := range ps {
 		j := (i + k) % len(ps)
 		win := w.get(ps[j])
 		rounds := time.Duration(1 + win.inflight/max(win.limit, 1))
 		cost := rounds * max(win.latency, time.Microsecond)
-		if best < 0 || cost < bestCost {
-			best, bestCost = j, cost
+		if first < 0 || cost < firstCost {
+			first, firstCost = j, cost
+		}
+		if cost <= due && (inTime < 0 || cost > inTimeCost) {
+			inTime, inTimeCost = j, cost
 		}
 	}
-	return ps[best]
+	if inTime >= 0 {
+		return ps[inTime]
+	}
+	return ps[first]
 }

@@ -55,7 +55,7 @@ const (
 	TamperedAppHash
 	TamperedSignature // the middle header's signature changed instead
 	BadTopSignature   // the highest header of every answer of several with a bad signature
-	ForgedAnchor      // single headers above the first changed as TamperedAppHash
+	ForgedAnchor      // the lowest header of every answer of several above the first changed as TamperedAppHash: the header a chunk must extend
 )
 
 var modeNames = [...]string{"honest", "bad-signature", "fork", "broken-link", "wrong-chain-id", "future-time",
@@ -236,7 +236,7 @@ func (a *Adversary) answer(req *p2p_pb.HeaderRequest, mode Mode) [][]byte {
 	case len(picked) == 0:
 	case mode == BadTopSignature && len(picked) > 1:
 		picked[len(picked)-1] = Tamper(picked[len(picked)-1], BadSignature)
-	case mode == ForgedAnchor && len(picked) == 1 && req.GetOrigin() > base:
+	case mode == ForgedAnchor && len(picked) > 1 && req.GetOrigin() > base:
 		picked[0] = Tamper(picked[0], TamperedAppHash)
 	case mode >= TamperedDataHash && mode <= TamperedSignature && len(picked) > 1:
 		picked[len(picked)/2] = Tamper(picked[len(picked)/2], mode)
