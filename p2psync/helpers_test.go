@@ -117,6 +117,7 @@ type serviceOpts struct {
 	trustedHash    header.Hash
 	requestTimeout time.Duration
 	recoverTo      uint64
+	requestSize    uint64 // headers per range request; the default if 0
 }
 
 // startService starts a service on p: the sequencer's (see
@@ -157,6 +158,7 @@ func serviceConfig(p *testPeer, kind p2psync.Kind, g *types.Genesis, o serviceOp
 		RangeRetryMax:  500 * time.Millisecond,
 		RequestTimeout: o.requestTimeout,
 		RecoverTo:      o.recoverTo,
+		RequestSize:    o.requestSize,
 	}
 }
 

@@ -50,7 +50,9 @@ func TestLinkedVerificationCatchesTampering(t *testing.T) {
 
 			logger, rec := testlog.NewRecorder(t, slog.LevelInfo)
 			victimPeer := newPeer(t, peerOpts{seeds: []string{adv.Addr(), honest.addr()}, logger: logger})
-			victim := headerService(t, victimPeer, gen.Genesis, serviceOpts{requestTimeout: time.Second})
+			// Small requests, many of them: the chunks, spread over both
+			// peers in random order, reach the adversary for certain.
+			victim := headerService(t, victimPeer, gen.Genesis, serviceOpts{requestTimeout: time.Second, requestSize: 64})
 
 			waitHead(t, victim, hs[len(hs)-1].Hash())
 			requireSameChain(t, &sequencer{gen: gen, history: blocksOf(hs)}, victim, 1)

@@ -87,7 +87,9 @@ func TestSyncDespiteMisbehavingPeer(t *testing.T) {
 
 			logger, rec := testlog.NewRecorder(t, slog.LevelInfo)
 			victimPeer := newPeer(t, peerOpts{seeds: []string{adv.Addr(), honest.addr()}, logger: logger})
-			victim := headerService(t, victimPeer, honestGen.Genesis, serviceOpts{requestTimeout: time.Second})
+			// Small requests, many of them: the chunks, spread over both
+			// peers in random order, reach the adversary for certain.
+			victim := headerService(t, victimPeer, honestGen.Genesis, serviceOpts{requestTimeout: time.Second, requestSize: 64})
 
 			waitHead(t, victim, hs[len(hs)-1].Hash())
 			requireSameChain(t, &sequencer{gen: honestGen, history: blocksOf(hs)}, victim, 1)
