@@ -29,7 +29,7 @@ const (
 	// no such limit.
 	windowStart = 8
 	windowMin   = 2
-	windowMax   = 64
+	windowMax   = 128
 	// ewmaWeight is the weight of a new sample in the moving averages.
 	ewmaWeight = 0.2
 )
@@ -106,6 +106,7 @@ type peerWindows struct {
 
 type window struct {
 	inflight, limit int
+	waiting         int           // requests waiting for room
 	latency         time.Duration // moving average of its round trips
 	seen            time.Time
 }
@@ -150,13 +151,18 @@ func (w *peerWindows) acquire(ctx context.Context, p peer.ID) (func(ok bool, too
 			return func(ok bool, took time.Duration) { w.release(p, ok, took) }, nil
 		}
 		changed := w.changed
+		win.waiting++
 		w.mu.Unlock()
 		select {
 		case <-changed:
 		case <-ctx.Done():
+			w.mu.Lock()
+			w.get(p).waiting--
+			w.mu.Unlock()
 			return nil, ctx.Err()
 		}
 		w.mu.Lock()
+		w.get(p).waiting--
 	}
 }
 
@@ -177,8 +183,9 @@ func (w *peerWindows) release(p peer.ID, ok bool, took time.Duration) {
 
 // pick returns the peer of ps to ask for a chunk the syncer needs in about
 // due. A peer's expected answer time is its round trip times the rounds
-// its window needs to reach a new request; a peer not asked yet counts as
-// fast. Of the peers expected to answer in time, the slowest is asked, so
+// its window needs to reach a new request, those waiting for room
+// included; a peer not measured yet counts as the average of those that
+// are (as fast as any, when none is). Of the peers expected to answer in time, the slowest is asked, so
 // that the fast ones stay free for the chunks the syncer needs next; if
 // none is (due 0: needed now), the one expected first. A distant peer thus
 // gets work in proportion to what it can deliver in time, and never the
@@ -186,13 +193,28 @@ func (w *peerWindows) release(p peer.ID, ok bool, took time.Duration) {
 func (w *peerWindows) pick(ps []peer.ID, i int, due time.Duration) peer.ID {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	var sum time.Duration
+	measured := 0
+	for _, p := range ps {
+		if l := w.get(p).latency; l > 0 {
+			sum, measured = sum+l, measured+1
+		}
+	}
+	unknown := time.Microsecond
+	if measured > 0 {
+		unknown = sum / time.Duration(measured)
+	}
 	first, firstCost := -1, time.Duration(0)
 	inTime, inTimeCost := -1, time.Duration(0)
 	for k := range ps {
 		j := (i + k) % len(ps)
 		win := w.get(ps[j])
-		rounds := time.Duration(1 + win.inflight/max(win.limit, 1))
-		cost := rounds * max(win.latency, time.Microsecond)
+		rounds := time.Duration(1 + (win.inflight+win.waiting)/max(win.limit, 1))
+		latency := win.latency
+		if latency == 0 {
+			latency = unknown
+		}
+		cost := rounds * max(latency, time.Microsecond)
 		if first < 0 || cost < firstCost {
 			first, firstCost = j, cost
 		}

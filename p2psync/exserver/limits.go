@@ -39,7 +39,7 @@ type Limits struct {
 
 // DefaultLimits serve an honest catch-up at full speed and cap a flood.
 func DefaultLimits() Limits {
-	return Limits{Concurrent: 128, PerPeerConcurrent: 64, PerPeerRate: 5000, PerPeerBurst: 2500}
+	return Limits{Concurrent: 256, PerPeerConcurrent: 128, PerPeerRate: 5000, PerPeerBurst: 2500}
 }
 
 // Validate says which field, if any, admits no request at all.
