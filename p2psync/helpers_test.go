@@ -118,6 +118,7 @@ type serviceOpts struct {
 	requestTimeout time.Duration
 	recoverTo      uint64
 	requestSize    uint64 // headers per range request; the default if 0
+	limits         p2psync.Limits
 }
 
 // startService starts a service on p: the sequencer's (see
@@ -159,6 +160,7 @@ func serviceConfig(p *testPeer, kind p2psync.Kind, g *types.Genesis, o serviceOp
 		RequestTimeout: o.requestTimeout,
 		RecoverTo:      o.recoverTo,
 		RequestSize:    o.requestSize,
+		Limits:         o.limits,
 	}
 }
 
