@@ -22,9 +22,17 @@ func TestPacingCoversTheRoundTrip(t *testing.T) {
 	require.Equal(t, 50+minAhead, p.ahead())
 	require.Equal(t, 6*time.Millisecond, p.due(3), "the third range ahead is needed in three ranges' time")
 
+	for range latencySamples {
+		p.answered(50 * time.Millisecond) // the same link, requests queueing
+	}
 	p.answered(time.Hour)
-	p.answered(time.Hour)
-	require.Equal(t, maxAhead, p.ahead(), "capped, whatever the round trip")
+	require.Equal(t, 25+minAhead, p.ahead(), "the shortest recent round trip: the link, not the queue")
+
+	var far pacing
+	far.returning(t0)
+	far.called(t0.Add(time.Millisecond))
+	far.answered(time.Hour)
+	require.Equal(t, maxAhead, far.ahead(), "capped, whatever the round trip")
 
 	var loopback pacing
 	loopback.returning(t0)
