@@ -31,6 +31,13 @@ var ErrNoServingPeers = errors.New("no connected peer serves this exchange yet")
 // headPeers is how many peers a network-head vote asks at once.
 const headPeers = 8
 
+// headGrace is how long a head vote waits for more answers once one valid
+// head has come in after first: as long again, and at least 50 ms. A
+// distant or stalling peer then delays the vote by at most that, not by
+// its own round trip or the request timeout; a head it would have raised
+// is taken at the next vote or from gossip.
+func headGrace(first time.Duration) time.Duration { return max(first, 50*time.Millisecond) }
+
 // Client sends exchange requests for headers of type H to single peers.
 type Client[H header.Header[H]] struct {
 	host    host.Host
@@ -226,7 +233,13 @@ func (c *Client[H]) Head(ctx context.Context, trusted H, check func(H) error) (H
 		head H
 		err  error
 	}
-	answers := make(chan answer, len(peers)) // buffered: no sender outlives the vote
+	// The requests still out when the vote ends are cancelled: it waits
+	// for a slow peer only a little longer than for the first that
+	// answered (headGrace).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	answers := make(chan answer, len(peers)) // buffered: a sender never blocks
+	began := time.Now()
 	for _, p := range peers {
 		go func() {
 			hs, err := c.Request(ctx, p, &p2p_pb.HeaderRequest{Data: &p2p_pb.HeaderRequest_Origin{Origin: 0}, Amount: 1}, check)
@@ -239,11 +252,18 @@ func (c *Client[H]) Head(ctx context.Context, trusted H, check func(H) error) (H
 	}
 
 	var (
-		best H
-		errs []error
+		best  H
+		errs  []error
+		grace <-chan time.Time
 	)
+vote:
 	for range peers {
-		a := <-answers
+		var a answer
+		select {
+		case a = <-answers:
+		case <-grace:
+			break vote
+		}
 		err := a.err
 		c.rep.Judge(ctx, a.from, err)
 		if err == nil && !trusted.IsZero() {
@@ -255,6 +275,11 @@ func (c *Client[H]) Head(ctx context.Context, trusted H, check func(H) error) (H
 		}
 		if best.IsZero() || a.head.Height() > best.Height() {
 			best = a.head
+		}
+		if grace == nil {
+			t := time.NewTimer(headGrace(time.Since(began)))
+			defer t.Stop()
+			grace = t.C
 		}
 	}
 	if best.IsZero() {

@@ -153,3 +153,31 @@ func TestRequestTellsFaultsFromFailures(t *testing.T) {
 		})
 	}
 }
+
+// The head vote does not wait for a peer that stalls: once a valid head is
+// in, it waits only about as long again.
+func TestHeadVoteDoesNotWaitForTheSlowest(t *testing.T) {
+	gen, err := chaingen.New("gm", 3, chaingen.Options{})
+	require.NoError(t, err)
+	chain, err := gen.Headers(3)
+	require.NoError(t, err)
+	bz, err := chain[2].MarshalBinary()
+	require.NoError(t, err)
+
+	hs := meshOf(t, 3)
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	serve(t, hs[0], hs[1], hs[2])
+	answerWith(hs[1], &p2p_pb.HeaderResponse{Body: bz, StatusCode: p2p_pb.StatusCode_OK})
+	hs[2].SetStreamHandler(proto, func(s network.Stream) { // reads the request, never answers
+		<-stop
+		_ = s.Reset()
+	})
+
+	c := NewClient[*types.SignedHeader](hs[0], proto, nil, NewReputation(nil, nil), 20*time.Second)
+	began := time.Now()
+	head, err := c.Head(context.Background(), nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, chain[2].Hash(), head.Hash())
+	require.Less(t, time.Since(began), 5*time.Second, "the vote waited for the stalling peer")
+}
