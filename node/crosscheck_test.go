@@ -44,7 +44,7 @@ func TestCrossCheckCatchesEquivocation(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, client.Start(ctx))
 	t.Cleanup(func() { require.NoError(t, client.Stop(ctx)) })
-	ds := memStore(t)
+	ds := node.MemStore(t)
 	svcCfg := func(k p2psync.Kind) p2psync.Config {
 		return p2psync.Config{Kind: k, Genesis: gen.Genesis, Sequencer: true, BlockTime: blockTime, Logger: logger}
 	}
@@ -78,7 +78,7 @@ func TestCrossCheckCatchesEquivocation(t *testing.T) {
 	cfg.BlockTime = config.Duration(blockTime)
 	cfg.P2P = loopbackP2P(client.Addrs()[0].String())
 	cfg.API.Listen = "127.0.0.1:0"
-	full, err := node.New(node.Options{Config: cfg, Genesis: gen.Genesis, Identity: newIdentity(t), Datastore: memStore(t), Logger: logger})
+	full, err := node.New(node.Options{Config: cfg, Genesis: gen.Genesis, Identity: newIdentity(t), Datastore: node.MemStore(t), Logger: logger})
 	require.NoError(t, err)
 	require.NoError(t, full.Start(ctx))
 	t.Cleanup(func() { require.NoError(t, full.Stop(ctx)) })

@@ -16,3 +16,6 @@ func memStore(t *testing.T) *store.DB {
 	t.Cleanup(func() { require.NoError(t, ds.Close()) })
 	return ds
 }
+
+// MemStore is memStore, for the package's external tests.
+var MemStore = memStore
