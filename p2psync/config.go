@@ -72,8 +72,9 @@ type Config struct {
 	BlockTime time.Duration
 	Logger    *slog.Logger
 
-	// RequestSize is how many headers one range request asks a peer for
-	// (go-header's MaxHeadersPerRangeRequest; at most 512).
+	// RequestSize is how many headers one chunk of a range holds (at most
+	// 512; default 256). A chunk is asked with the header below it, so a
+	// request asks for one more, and a chunk of 512 takes two.
 	RequestSize uint64
 	// InitRetryMin and InitRetryMax bound the backoff between attempts to
 	// fetch the first header.
