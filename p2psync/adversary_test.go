@@ -95,7 +95,15 @@ func TestForeignFirstHeaderIsNeverTrusted(t *testing.T) {
 	waitHead(t, victim, seq.head().Hash())
 
 	requireSameChain(t, seq, victim, 1)
+	// The fork headers the victim is known to have received — the first,
+	// over the exchange (its sender was banned for it) and by gossip, and
+	// header 101 by gossip (each counted rejected above) — are not stored;
+	// nor is any other of the fork's.
 	ctx := context.Background()
+	for _, h := range []*types.SignedHeader{forkHeaders[0], forkHeaders[100]} {
+		_, err := victim.Get(ctx, h.Hash())
+		require.ErrorIs(t, err, header.ErrNotFound, "fork header %d, delivered, was stored", h.Height())
+	}
 	for _, h := range forkHeaders {
 		_, err := victim.Get(ctx, h.Hash())
 		require.ErrorIs(t, err, header.ErrNotFound, "fork header %d was stored", h.Height())
