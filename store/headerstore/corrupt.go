@@ -27,6 +27,14 @@ func (k keyspace) corruptAt(key []byte, err error) error {
 	return err
 }
 
+// undecodable is err, a record at height that passed pebble's checksums
+// but does not decode to the header of its height, as a *store.CorruptError
+// too: damage all the same (a write the checksums did not cover, or a bug),
+// which the API, the cross-check and check treat as such.
+func (k keyspace) undecodable(height uint64, err error) error {
+	return &store.CorruptError{Key: k.readable(k.heightKey(height)), Err: err}
+}
+
 // readable spells key for people: a header key with its height in decimal
 // ("/headerEx/v2/h/1234"), an index key with its hash in hex.
 func (k keyspace) readable(key []byte) datastore.Key {

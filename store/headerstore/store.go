@@ -159,7 +159,7 @@ func (s *Store[H]) load() (*bounds[H], error) {
 	if err != nil {
 		return nil, fmt.Errorf("read head %d: %w", m.head, err)
 	}
-	head, err := decode[H](headRaw, m.head)
+	head, err := decode[H](s.keys, headRaw, m.head)
 	if err != nil {
 		return nil, err
 	}
@@ -180,15 +180,14 @@ func (s *Store[H]) getCopy(key []byte) ([]byte, error) {
 // decode decodes the header stored at height and checks it is that height.
 // UnmarshalBinary copies what it keeps (encoding.BinaryUnmarshaler's
 // contract), so raw may be pebble's buffer.
-func decode[H header.Header[H]](raw []byte, height uint64) (H, error) {
+func decode[H header.Header[H]](k keyspace, raw []byte, height uint64) (H, error) {
+	var zero H
 	h := header.New[H]()
 	if err := h.UnmarshalBinary(raw); err != nil {
-		var zero H
-		return zero, fmt.Errorf("%w: decode header %d: %w", ErrCorrupt, height, err)
+		return zero, k.undecodable(height, fmt.Errorf("%w: decode header %d: %w", ErrCorrupt, height, err))
 	}
 	if h.Height() != height {
-		var zero H
-		return zero, fmt.Errorf("%w: header of height %d stored at %d", ErrCorrupt, h.Height(), height)
+		return zero, k.undecodable(height, fmt.Errorf("%w: header of height %d stored at %d", ErrCorrupt, h.Height(), height))
 	}
 	return h, nil
 }
@@ -259,7 +258,7 @@ func (s *Store[H]) read(height uint64) (H, error) {
 		return zero, fmt.Errorf("headerstore: read header %d: %w", height, s.keys.corruptAt(key, err))
 	}
 	defer closer.Close()
-	return decode[H](v, height)
+	return decode[H](s.keys, v, height)
 }
 
 // GetByHeight returns the header at height. For a height above the head it
@@ -348,7 +347,7 @@ func (s *Store[H]) GetRange(ctx context.Context, from, to uint64) ([]H, error) {
 	}
 	out := make([]H, 0, to-from)
 	err := s.scan(ctx, from, to, func(height uint64, raw []byte) error {
-		h, err := decode[H](raw, height)
+		h, err := decode[H](s.keys, raw, height)
 		if err != nil {
 			return err
 		}

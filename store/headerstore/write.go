@@ -221,7 +221,7 @@ func (s *Store[H]) deleteRange(ctx context.Context, b *bounds[H], to uint64) err
 	defer batch.Close()
 	// The index is keyed by hash, so each deleted header is read for its hash.
 	err := s.scan(ctx, b.base, to, func(height uint64, raw []byte) error {
-		h, err := decode[H](raw, height)
+		h, err := decode[H](s.keys, raw, height)
 		if err != nil {
 			return err
 		}
