@@ -28,7 +28,7 @@ const (
 	// limits). windowMax stays within what the project's server admits
 	// from one peer (exserver's PerPeerConcurrent); go-header's server has
 	// no such limit.
-	windowStart = 8
+	windowStart = 32
 	windowMin   = 2
 	windowMax   = 128
 	// ewmaWeight is the weight of a new sample in the moving averages.
@@ -54,6 +54,10 @@ type pacing struct {
 	busy     time.Duration                 // moving average of the syncer's time between calls
 	returned time.Time                     // when the last call returned
 }
+
+// assumedBusy is the syncer's time per range before it is measured: about
+// what appending 512 headers takes here.
+const assumedBusy = time.Millisecond
 
 // latencySamples is how many round trips the pacing keeps.
 const latencySamples = 32
@@ -106,10 +110,14 @@ func (p *pacing) ahead() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	latency := p.latency()
-	if latency <= 0 || p.busy <= 0 {
+	if latency <= 0 {
 		return minAhead
 	}
-	n := int(latency/p.busy) + minAhead
+	busy := p.busy
+	if busy <= 0 {
+		busy = assumedBusy // the first ranges: as deep as a round trip needs at once
+	}
+	n := int(latency/busy) + minAhead
 	return max(minAhead, min(n, maxAhead))
 }
 
