@@ -495,26 +495,9 @@ func (g *fetcher[H]) request(ctx context.Context, p peer.ID, req *p2p_pb.HeaderR
 // peerWindows.pick); i breaks ties, so that concurrent chunks spread over
 // equal peers.
 func (g *fetcher[H]) choose(i int, tried map[peer.ID]bool, due time.Duration) (peer.ID, error) {
-	candidates := g.peers.Serving(1 << 10)
-	rep := g.peers.Reputation()
-	best := make([]peer.ID, 0, len(candidates))
-	fewest := -1
-	for _, p := range candidates {
-		if tried[p] {
-			continue
-		}
-		switch n := rep.Strikes(p); {
-		case fewest < 0 || n < fewest:
-			fewest, best = n, append(best[:0], p)
-		case n == fewest:
-			best = append(best, p)
-		}
-	}
-	if len(best) == 0 {
-		if len(tried) > 0 {
-			return "", errors.New("every serving peer failed this request")
-		}
-		return "", peers.ErrNoServingPeers
+	best, err := g.peers.Best(tried)
+	if err != nil {
+		return "", err
 	}
 	return g.windows.pick(best, i, due), nil
 }

@@ -10,15 +10,14 @@ import (
 
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
 	"github.com/celestiaorg/go-libp2p-messenger/serde"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
-	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 	"github.com/stretchr/testify/require"
 
 	"github.com/headersync/headersync/internal/chaingen"
+	"github.com/headersync/headersync/internal/p2ptest"
 	"github.com/headersync/headersync/p2psync/peers"
 	"github.com/headersync/headersync/types"
 )
@@ -109,7 +108,7 @@ func TestForgedSeamHeadersAreRefetchedAroundAndPunished(t *testing.T) {
 		}
 		_ = s.Close()
 	})
-	waitServes(t, client, server.ID(), proto)
+	p2ptest.RecordServes(t, client, server.ID(), proto)
 
 	var (
 		mu   sync.Mutex
@@ -130,23 +129,4 @@ func TestForgedSeamHeadersAreRefetchedAroundAndPunished(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.Equal(t, []peer.ID{server.ID()}, bans, "the forger is banned once")
-}
-
-// waitServes makes c know that p serves proto (p has its handler already).
-// The first identify of the connection may answer with p's protocols from
-// before the handler, and overwrite what the peerstore held: wait for it to
-// end, then record the protocol; a later identify push comes from p and
-// names it.
-func waitServes(t *testing.T, c host.Host, p peer.ID, proto protocol.ID) {
-	t.Helper()
-	ids, ok := c.(interface{ IDService() identify.IDService })
-	require.True(t, ok, "the host has no identify service")
-	for _, conn := range c.Network().ConnsToPeer(p) {
-		select {
-		case <-ids.IDService().IdentifyWait(conn):
-		case <-time.After(10 * time.Second):
-			t.Fatalf("identify of %s never finished", p)
-		}
-	}
-	require.NoError(t, c.Peerstore().AddProtocols(p, proto))
 }

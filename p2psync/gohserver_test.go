@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/headersync/headersync/internal/chaingen"
+	"github.com/headersync/headersync/internal/p2ptest"
 	"github.com/headersync/headersync/p2psync/peers"
 	"github.com/headersync/headersync/types"
 )
@@ -49,7 +50,7 @@ func TestFetcherSyncsFromGoHeadersServer(t *testing.T) {
 	require.NoError(t, srv.Start(ctx))
 	t.Cleanup(func() { require.NoError(t, srv.Stop(ctx)) })
 	proto := Headers.ProtocolID("gm")
-	waitServes(t, client, server.ID(), protocol.ID(proto))
+	p2ptest.RecordServes(t, client, server.ID(), protocol.ID(proto))
 
 	rep := peers.NewReputation(func(p peer.ID, reason error) { t.Errorf("banned honest go-header server %s: %v", p, reason) }, nil)
 	f := newFetcher[*types.SignedHeader](nil, peers.NewClient[*types.SignedHeader](client, protocol.ID(proto), nil, rep, 5*time.Second),

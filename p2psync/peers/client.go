@@ -89,24 +89,22 @@ func (c *Client[H]) Serving(limit int) []peer.ID {
 	return out
 }
 
-// Pick returns a serving peer not in tried: the i-th, in rotation, of those
-// with the fewest strikes. Rotating by i spreads concurrent requests over
-// the best peers.
-func (c *Client[H]) Pick(i int, tried map[peer.ID]bool) (peer.ID, error) {
+// Best returns the serving peers not in tried that have the fewest strikes:
+// the ones worth asking next, in the order Serving gives.
+func (c *Client[H]) Best(tried map[peer.ID]bool) ([]peer.ID, error) {
 	peers := c.Serving(1 << 10)
 	peers = slices.DeleteFunc(peers, func(p peer.ID) bool { return tried[p] })
 	if len(peers) == 0 {
 		if len(tried) > 0 {
-			return "", errors.New("every serving peer failed this request")
+			return nil, errors.New("every serving peer failed this request")
 		}
-		return "", ErrNoServingPeers
+		return nil, ErrNoServingPeers
 	}
-	c.rep.Order(peers)
-	best := 1
-	for best < len(peers) && c.rep.Strikes(peers[best]) == c.rep.Strikes(peers[0]) {
-		best++
+	fewest := c.rep.Strikes(peers[0])
+	for _, p := range peers[1:] {
+		fewest = min(fewest, c.rep.Strikes(p))
 	}
-	return peers[i%best], nil
+	return slices.DeleteFunc(peers, func(p peer.ID) bool { return c.rep.Strikes(p) > fewest }), nil
 }
 
 // Request sends one exchange request to p and returns the headers of its

@@ -14,10 +14,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
-	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 	"github.com/stretchr/testify/require"
 
 	"github.com/headersync/headersync/internal/chaingen"
+	"github.com/headersync/headersync/internal/p2ptest"
 	"github.com/headersync/headersync/types"
 )
 
@@ -33,48 +33,36 @@ func meshOf(t *testing.T, n int) []host.Host {
 }
 
 // serve makes the others serve proto (with a handler that resets every
-// stream) and records it in self's peerstore once the connections' first
-// identify, which could overwrite it, has ended.
+// stream) and records it in self's peerstore.
 func serve(t *testing.T, self host.Host, others ...host.Host) {
 	t.Helper()
-	ids, ok := self.(interface{ IDService() identify.IDService })
-	require.True(t, ok, "the host has no identify service")
 	for _, o := range others {
 		o.SetStreamHandler(proto, func(s network.Stream) { _ = s.Reset() })
-		for _, conn := range self.Network().ConnsToPeer(o.ID()) {
-			select {
-			case <-ids.IDService().IdentifyWait(conn):
-			case <-time.After(10 * time.Second):
-				t.Fatalf("identify of %s never finished", o.ID())
-			}
-		}
-		require.NoError(t, self.Peerstore().AddProtocols(o.ID(), proto))
+		p2ptest.RecordServes(t, self, o.ID(), proto)
 	}
 }
 
-func TestPickPrefersFewestStrikesAndSkipsTried(t *testing.T) {
+func TestBestHasFewestStrikesAndSkipsTried(t *testing.T) {
 	hs := meshOf(t, 4)
 	rep := NewReputation(nil, nil)
 	c := NewClient[*types.SignedHeader](hs[0], proto, nil, rep, time.Second)
 
-	_, err := c.Pick(0, nil)
+	_, err := c.Best(nil)
 	require.ErrorIs(t, err, ErrNoServingPeers, "nobody announced the protocol yet")
 
 	serve(t, hs[0], hs[1], hs[2], hs[3])
 	rep.Judge(context.Background(), hs[3].ID(), errors.New("timeout"))
 
-	best := map[peer.ID]bool{hs[1].ID(): true, hs[2].ID(): true}
-	for i := range 20 {
-		p, err := c.Pick(i, nil)
-		require.NoError(t, err)
-		require.True(t, best[p], "pick %d chose %s, a peer with strikes, while two without were serving", i, p)
-	}
-	tried := map[peer.ID]bool{hs[1].ID(): true, hs[2].ID(): true}
-	p, err := c.Pick(0, tried)
+	best, err := c.Best(nil)
 	require.NoError(t, err)
-	require.Equal(t, hs[3].ID(), p, "a peer with strikes is asked once the better ones failed")
-	tried[p] = true
-	_, err = c.Pick(0, tried)
+	require.ElementsMatch(t, []peer.ID{hs[1].ID(), hs[2].ID()}, best,
+		"the peers without strikes, not the one with, while they serve")
+	tried := map[peer.ID]bool{hs[1].ID(): true, hs[2].ID(): true}
+	best, err = c.Best(tried)
+	require.NoError(t, err)
+	require.Equal(t, []peer.ID{hs[3].ID()}, best, "a peer with strikes is asked once the better ones failed")
+	tried[hs[3].ID()] = true
+	_, err = c.Best(tried)
 	require.Error(t, err)
 	require.NotErrorIs(t, err, ErrNoServingPeers, "every peer failed: not the same as none serving")
 }

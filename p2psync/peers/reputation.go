@@ -83,14 +83,6 @@ func (r *Reputation) Judge(ctx context.Context, p peer.ID, err error) {
 	}
 }
 
-// Punish bans p if err is a *Fault.
-func (r *Reputation) Punish(p peer.ID, err error) {
-	var fault *Fault
-	if errors.As(err, &fault) {
-		r.punish(p, fault)
-	}
-}
-
 func (r *Reputation) punish(p peer.ID, fault *Fault) {
 	if !r.banned.PutIfAbsent(p, struct{}{}) {
 		return // a concurrent request already banned it

@@ -41,7 +41,6 @@ func TestJudgeSortsAnswersIntoStrikesBansAndNothing(t *testing.T) {
 	fault := &Fault{Peer: p, Err: errors.New("bad signature")}
 	r.Judge(ctx, p, fmt.Errorf("headers 1 to 9: %w", fault))
 	r.Judge(ctx, p, fault)
-	r.Punish(p, fault)
 	require.Equal(t, []peer.ID{p}, bans, "a fault bans the peer, once")
 	require.True(t, r.Banned(p))
 }
