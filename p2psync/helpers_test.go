@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/stretchr/testify/require"
 
 	"github.com/headersync/headersync/config"
@@ -109,6 +110,23 @@ func (p *testPeer) id() peer.ID { return p.client.Host().ID() }
 
 func (p *testPeer) connectedTo(other *testPeer) bool {
 	return p.client.Host().Network().Connectedness(other.id()) == network.Connected
+}
+
+// waitServes waits until p is connected to every one of others and knows
+// (from identify) that each serves kind's exchange protocol.
+func (p *testPeer) waitServes(kind p2psync.Kind, others ...peer.ID) {
+	p.t.Helper()
+	proto := protocol.ID(kind.ProtocolID(chainID))
+	ps, net := p.client.Host().Peerstore(), p.client.Host().Network()
+	require.Eventually(p.t, func() bool {
+		for _, o := range others {
+			protos, err := ps.SupportsProtocols(o, proto)
+			if net.Connectedness(o) != network.Connected || err != nil || len(protos) == 0 {
+				return false
+			}
+		}
+		return true
+	}, waitFor, tick, "not every peer is known to serve %s", proto)
 }
 
 // serviceOpts varies a service's configuration.

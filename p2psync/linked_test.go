@@ -50,6 +50,7 @@ func TestLinkedVerificationCatchesTampering(t *testing.T) {
 
 			logger, rec := testlog.NewRecorder(t, slog.LevelInfo)
 			victimPeer := newPeer(t, peerOpts{seeds: []string{adv.Addr(), honest.addr()}, logger: logger})
+			victimPeer.waitServes(p2psync.Headers, adv.Client().Host().ID(), honest.id())
 			// Small requests, many of them: the chunks, spread over both
 			// peers in random order, reach the adversary for certain.
 			victim := headerService(t, victimPeer, gen.Genesis, serviceOpts{requestTimeout: time.Second, requestSize: 64})

@@ -104,6 +104,7 @@ func TestOldChainWithASilentPeer(t *testing.T) {
 	honest := servingPeer(t, gen, hs)
 
 	victimPeer := newPeer(t, peerOpts{seeds: []string{silent.addr(), honest.addr()}})
+	victimPeer.waitServes(p2psync.Headers, silent.id(), honest.id())
 	victim := headerService(t, victimPeer, gen.Genesis, serviceOpts{requestTimeout: time.Second})
 	waitHead(t, victim, hs[len(hs)-1].Hash())
 }

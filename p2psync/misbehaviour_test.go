@@ -87,6 +87,9 @@ func TestSyncDespiteMisbehavingPeer(t *testing.T) {
 
 			logger, rec := testlog.NewRecorder(t, slog.LevelInfo)
 			victimPeer := newPeer(t, peerOpts{seeds: []string{adv.Addr(), honest.addr()}, logger: logger})
+			// Both peers must be known to serve before the catch-up starts:
+			// on loopback the honest peer alone finishes it in milliseconds.
+			victimPeer.waitServes(p2psync.Headers, adv.Client().Host().ID(), honest.id())
 			// Small requests, many of them: the chunks, spread over both
 			// peers in random order, reach the adversary for certain.
 			victim := headerService(t, victimPeer, honestGen.Genesis, serviceOpts{requestTimeout: time.Second, requestSize: 64})
