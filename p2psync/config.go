@@ -51,6 +51,28 @@ func (k Kind) ProtocolID(chainID string) string {
 	return fmt.Sprintf("/%s/header-ex/v0.0.3", k.NetworkID(chainID))
 }
 
+// SyncFrom is where a node with an empty store begins its chain.
+type SyncFrom string
+
+const (
+	// SyncFromGenesis: the genesis header, then every header after it.
+	SyncFromGenesis SyncFrom = "genesis"
+	// SyncFromHead: the network head, as the peers vote it; the headers
+	// below it are filled backwards, down to the retention window.
+	SyncFromHead SyncFrom = "head"
+)
+
+// ParseSyncFrom reads "genesis" or "head"; "" is genesis.
+func ParseSyncFrom(s string) (SyncFrom, error) {
+	switch SyncFrom(s) {
+	case "", SyncFromGenesis:
+		return SyncFromGenesis, nil
+	case SyncFromHead:
+		return SyncFromHead, nil
+	}
+	return "", fmt.Errorf("sync from %q; expected %q or %q", s, SyncFromGenesis, SyncFromHead)
+}
+
 // Config configures a Service.
 type Config struct {
 	Kind    Kind
@@ -67,6 +89,16 @@ type Config struct {
 	// TrustedHash, when set on a non-sequencer, is the hash of the first
 	// header to trust instead of the genesis header.
 	TrustedHash header.Hash
+	// SyncFrom is where a non-sequencer with an empty store begins: the
+	// genesis header (the default) or the network head. TrustedHash, when
+	// set, wins over it.
+	SyncFrom SyncFrom
+	// Retain, when not 0, is how many headers the service keeps: the head
+	// and the Retain-1 below it. Headers that fall out of the window are
+	// deleted in the background; a service that began at the network head
+	// fills the window backwards. 0 keeps every header. A sequencer keeps
+	// its whole chain.
+	Retain uint64
 	// BlockTime is the sequencer's block interval; the syncer uses it to
 	// tell a stale head from a fresh one.
 	BlockTime time.Duration
@@ -98,6 +130,9 @@ type Config struct {
 func (c *Config) Defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.SyncFrom == "" {
+		c.SyncFrom = SyncFromGenesis
 	}
 	if c.RequestSize == 0 {
 		c.RequestSize = 256
@@ -148,6 +183,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Sequencer && len(c.TrustedHash) != 0 {
 		return errors.New("p2psync: a sequencer starts its own chain and takes no trusted hash")
+	}
+	if _, err := ParseSyncFrom(string(c.SyncFrom)); err != nil {
+		return fmt.Errorf("p2psync: %w", err)
+	}
+	if c.Sequencer && c.Retain != 0 {
+		return fmt.Errorf("p2psync: a sequencer keeps its whole chain; retain %d headers is for other nodes", c.Retain)
 	}
 	if len(c.TrustedHash) != 0 && len(c.TrustedHash) != types.HashSize {
 		return fmt.Errorf("p2psync: trusted hash has %d bytes; expected %d", len(c.TrustedHash), types.HashSize)

@@ -24,6 +24,10 @@ type State struct {
 	WaitingFor string `json:"waiting_for,omitempty"`
 	// InitError is why the last attempt to get the first header failed.
 	InitError string `json:"init_error,omitempty"`
+	// Base is the lowest stored height: the genesis initial height, the
+	// trusted header's, or where the retention window begins (0 before
+	// init). Every height from Base to Height is stored.
+	Base uint64 `json:"base"`
 	// Height and HeadHash describe the stored head (0 and empty before init).
 	Height   uint64         `json:"height"`
 	HeadHash types.HexBytes `json:"head_hash,omitempty"`
@@ -75,7 +79,7 @@ func (s *Service[H]) State(ctx context.Context) State {
 			st.WaitingFor = InitFromPublish.Waiting()
 		}
 	} else if head, err := s.store.Head(ctx); err == nil {
-		st.Height, st.HeadHash = head.Height(), types.HexBytes(head.Hash())
+		st.Base, st.Height, st.HeadHash = s.store.Base(), head.Height(), types.HexBytes(head.Hash())
 		st.DurableHeight = s.store.DurableHeight()
 	}
 	if job, ok := s.syncJob(); ok {
@@ -145,6 +149,29 @@ func (s *Service[H]) Height() uint64 {
 	return s.store.Height()
 }
 
+// Base returns the lowest stored height, 0 before initialisation.
+func (s *Service[H]) Base() uint64 {
+	if s.started() != nil {
+		return 0
+	}
+	return s.store.Base()
+}
+
+// PrunedError: a height below the lowest stored one, on a node that keeps
+// a window (or began at a trusted header or the network head). It is
+// header.ErrNotFound too.
+type PrunedError struct {
+	Height     uint64 // asked for
+	Base, Head uint64 // what the node keeps
+}
+
+func (e *PrunedError) Error() string {
+	return fmt.Sprintf("height %d pruned: this node keeps heights %d..%d", e.Height, e.Base, e.Head)
+}
+
+// Unwrap makes a PrunedError header.ErrNotFound.
+func (e *PrunedError) Unwrap() error { return header.ErrNotFound }
+
 // Head returns the stored head, or header.ErrNoHead.
 func (s *Service[H]) Head(ctx context.Context) (H, error) {
 	var zero H
@@ -170,7 +197,15 @@ func (s *Service[H]) GetByHeight(ctx context.Context, height uint64) (H, error) 
 	if height == 0 || height > s.store.Height() {
 		return zero, fmt.Errorf("height %d: %w", height, header.ErrNotFound)
 	}
-	return s.store.GetByHeight(ctx, height)
+	if base := s.store.Base(); height < base {
+		return zero, &PrunedError{Height: height, Base: base, Head: s.store.Height()}
+	}
+	h, err := s.store.GetByHeight(ctx, height)
+	if errors.Is(err, header.ErrNotFound) {
+		// Pruned between the look at the base and the read.
+		return zero, &PrunedError{Height: height, Base: s.store.Base(), Head: s.store.Height()}
+	}
+	return h, err
 }
 
 // WaitHeight returns the header at height, waiting until the store has it.
