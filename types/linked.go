@@ -3,6 +3,9 @@ package types
 import (
 	"bytes"
 	"fmt"
+	"time"
+
+	"github.com/celestiaorg/go-header"
 )
 
 // Header h+1 carries LastHeaderHash = hash of h and LastCommitHash = hash of
@@ -95,6 +98,81 @@ func links(below, above *SignedHeader) error {
 	if want := below.CommitHash(); !bytes.Equal(above.hdr.LastCommitHash, want) {
 		return fmt.Errorf("%w: header %d has %x, header %d's signature hashes to %x", ErrLastCommitHashMismatch,
 			above.hdr.Height, []byte(above.hdr.LastCommitHash), below.hdr.Height, []byte(want))
+	}
+	return nil
+}
+
+// LinkBelow validates chain, headers of consecutive heights in ascending
+// order that end right below above, a header already trusted (its
+// signature checked, or itself linked to one that was): every header passes
+// Validate's checks other than the signature, carries above's signer, is
+// not later than the header above it, and is the header the one above it
+// links to by LastHeaderHash and LastCommitHash. No signature is checked:
+// above commits to chain's top, which commits to the header below it, and
+// so on down. On success every header is remembered as valid; on failure
+// none is. It is how a window is filled backwards from a trusted head.
+func LinkBelow(chain []*SignedHeader, above *SignedHeader) error {
+	if above.IsZero() {
+		return ErrMissingHeader
+	}
+	if !above.valid.Load() {
+		if err := above.Validate(); err != nil {
+			return fmt.Errorf("the header above: %w", err)
+		}
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		sh := chain[i]
+		if sh.IsZero() {
+			return ErrMissingHeader
+		}
+		if err := sh.validateFields(); err != nil {
+			return err
+		}
+		if !bytes.Equal(sh.signer, above.signer) {
+			return fmt.Errorf("header %d: %w: signer %x, header %d above signed by %x",
+				sh.hdr.Height, ErrSignerMismatch, []byte(sh.signer), above.hdr.Height, []byte(above.signer))
+		}
+		if sh.hdr.Time.After(above.hdr.Time) {
+			return fmt.Errorf("%w: header %d at %s is later than header %d above it at %s", header.ErrUnorderedTime,
+				sh.hdr.Height, sh.hdr.Time.Format(time.RFC3339Nano), above.hdr.Height, above.hdr.Time.Format(time.RFC3339Nano))
+		}
+		if err := links(sh, above); err != nil {
+			return err
+		}
+		above = sh
+	}
+	for _, sh := range chain {
+		sh.valid.Store(true)
+	}
+	return nil
+}
+
+// LinkBlocksBelow is LinkBelow for blocks: each block's data must also
+// match its header's DataHash.
+func LinkBlocksBelow(chain []*Block, above *Block) error {
+	if above.IsZero() {
+		return ErrMissingHeader
+	}
+	if !above.valid.Load() {
+		if err := above.Validate(); err != nil {
+			return fmt.Errorf("the block above: %w", err)
+		}
+	}
+	shs := make([]*SignedHeader, len(chain))
+	for i, b := range chain {
+		if b.IsZero() {
+			return ErrMissingHeader
+		}
+		if err := b.validateData(); err != nil {
+			return err
+		}
+		shs[i] = b.sh
+	}
+	if err := LinkBelow(shs, above.sh); err != nil {
+		return fmt.Errorf("blocks below %d: %w", above.sh.hdr.Height, err)
+	}
+	for _, b := range chain {
+		b.valid.Store(true)
 	}
 	return nil
 }

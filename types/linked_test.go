@@ -264,3 +264,49 @@ func TestValidateChainProperty(t *testing.T) {
 	}
 	t.Logf("%d single-byte changes refused (%d more did not decode)", mutations, undecodable)
 }
+
+// LinkBelow accepts the headers below a trusted one exactly when each is
+// the header the one above it commits to, and checks no signature of its
+// own: a chain below a valid header passes, and one byte changed in any
+// header, signature or signer below it is refused.
+func TestLinkBelow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	s, err := types.GenerateSigner()
+	require.NoError(t, err)
+	hs := randomChain(t, rng, s, 8)
+	top := hs[len(hs)-1]
+	require.NoError(t, types.LinkBelow(fresh(hs[:len(hs)-1]), fresh([]*types.SignedHeader{top})[0]))
+	require.NoError(t, types.LinkBelow(nil, top), "nothing below is nothing to check")
+
+	// The header above is checked, signature included, unless it is
+	// remembered as valid.
+	badTop := withSig(top, bytes.Repeat([]byte{1}, len(top.Signature())))
+	require.ErrorIs(t, types.LinkBelow(fresh(hs[:len(hs)-1]), badTop), types.ErrInvalidSignature)
+
+	for j := 0; j < len(hs)-1; j++ {
+		try := func(what string, m *types.SignedHeader) {
+			t.Helper()
+			chain := fresh(hs[:len(hs)-1])
+			chain[j] = m
+			require.Error(t, types.LinkBelow(chain, top), "header %d: %s accepted", j, what)
+			require.Error(t, m.Validate(), "header %d: %s remembered as valid", j, what)
+		}
+		h := hs[j]
+		for i := range h.Signature() {
+			sig := bytes.Clone(h.Signature())
+			sig[i] ^= byte(1 + rng.IntN(255))
+			try("signature byte", withSig(h, sig))
+		}
+		for i := range h.Signer() {
+			signer := bytes.Clone(h.Signer())
+			signer[i] ^= byte(1 + rng.IntN(255))
+			try("signer byte", types.NewSignedHeader(h.Header(), h.Signature(), signer))
+		}
+		hdr := h.Header()
+		hdr.AppHash = bytes.Repeat([]byte{byte(j + 1)}, types.HashSize)
+		try("header field", types.NewSignedHeader(hdr, h.Signature(), h.Signer()))
+	}
+	// Out of order, or a gap: refused.
+	require.ErrorIs(t, types.LinkBelow(fresh([]*types.SignedHeader{hs[1], hs[0]}), hs[2]), types.ErrNotConsecutive)
+	require.ErrorIs(t, types.LinkBelow(fresh(hs[:2]), hs[3]), types.ErrNotConsecutive)
+}

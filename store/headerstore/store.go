@@ -51,6 +51,7 @@ type Store[H header.Header[H]] struct {
 	lastSync  time.Time   // under mu
 	syncTimer *time.Timer // under mu: syncs what Append left unsynced
 	closed    bool        // under mu
+	dirty     bool        // under mu: a write below the head is not synced yet
 }
 
 // bounds is what the store holds: the heights [base, head] and the head

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/celestiaorg/go-header"
 	"github.com/stretchr/testify/require"
@@ -210,4 +211,57 @@ func TestConcurrentReadsDuringAppends(t *testing.T) {
 	for err := range errs {
 		require.ErrorIs(t, err, context.Canceled)
 	}
+}
+
+// Headers prepended below the base are stored, found by height and hash,
+// survive a restart, and lower the base; headers that
+// do not end right below the base, or that the base does not link to, are
+// refused with nothing stored.
+func TestPrepend(t *testing.T) {
+	chain, _, alien := chains(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(dir)
+	require.NoError(t, err)
+	st, err := headerstore.New[*types.SignedHeader](db.Pebble(), prefix, headerstore.WithSyncEvery(time.Hour))
+	require.NoError(t, err)
+	require.ErrorIs(t, st.Prepend(ctx, chain[0]), header.ErrNoHead)
+	require.NoError(t, st.Init(ctx, chain[299])) // height 300
+	require.NoError(t, st.Append(ctx, chain[300:310]...))
+
+	for _, bad := range []struct {
+		name string
+		hs   []*types.SignedHeader
+	}{
+		{"a gap below the base", chain[200:298]},
+		{"overlapping the base", chain[250:300]},
+		{"another chain's headers", alien[250:299]},
+		{"the right top, a foreign header under it", append([]*types.SignedHeader{alien[296]}, chain[297:299]...)},
+		{"out of order", []*types.SignedHeader{chain[298], chain[297]}},
+	} {
+		require.ErrorIs(t, st.Prepend(ctx, bad.hs...), headerstore.ErrNotBelowBase, bad.name)
+		require.EqualValues(t, 300, st.Base(), bad.name)
+	}
+
+	require.NoError(t, st.Prepend(ctx, chain[199:299]...))
+	require.NoError(t, st.Prepend(ctx, chain[99:199]...))
+	require.EqualValues(t, 100, st.Base())
+	require.EqualValues(t, 310, st.Height(), "the head does not move")
+	got, err := st.GetRange(ctx, 100, 311)
+	require.NoError(t, err)
+	require.Len(t, got, 211)
+	byHash, err := st.Get(ctx, chain[150].Hash())
+	require.NoError(t, err)
+	require.EqualValues(t, 151, byHash.Height())
+
+	require.NoError(t, st.Close(ctx))
+	require.NoError(t, db.Close())
+	db, st = openDisk(t, dir)
+	defer db.Close()
+	require.EqualValues(t, 100, st.Base())
+	got, err = st.GetRange(ctx, 100, 311)
+	require.NoError(t, err)
+	require.Len(t, got, 211)
+	require.NoError(t, st.DeleteBelow(ctx, 250))
+	require.EqualValues(t, 250, st.Base())
 }

@@ -1,6 +1,7 @@
 package headerstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +22,7 @@ func (s *Store[H]) Init(ctx context.Context, first H) error {
 	if s.Height() != 0 {
 		return fmt.Errorf("%w: head %d", ErrAlreadyInitialized, s.Height())
 	}
-	return s.commit(ctx, meta{base: first.Height(), head: first.Height()}, []H{first}, true)
+	return s.commit(ctx, meta{base: first.Height(), head: first.Height()}, []H{first}, true, nil)
 }
 
 // Append verifies headers on top of the head and stores them, returning once
@@ -59,7 +60,7 @@ func (s *Store[H]) Append(ctx context.Context, headers ...H) error {
 		return verifyErr
 	}
 	sync := s.syncEvery == 0 || time.Since(s.lastSync) >= s.syncEvery
-	if err := s.commit(ctx, meta{base: b.base, head: head.Height()}, headers[:n], sync); err != nil {
+	if err := s.commit(ctx, meta{base: b.base, head: head.Height()}, headers[:n], sync, nil); err != nil {
 		return err
 	}
 	if !sync {
@@ -69,9 +70,10 @@ func (s *Store[H]) Append(ctx context.Context, headers ...H) error {
 }
 
 // commit writes headers (adjacent, verified) and m in one batch, synced if
-// sync, then publishes the new bounds (and durable height). The caller
-// holds s.mu.
-func (s *Store[H]) commit(ctx context.Context, m meta, headers []H, sync bool) error {
+// sync, then publishes the new bounds (and durable height). The head of the
+// new bounds is the last of headers, or keep's head if keep is not nil
+// (headers below the base). The caller holds s.mu.
+func (s *Store[H]) commit(ctx context.Context, m meta, headers []H, sync bool, keep *bounds[H]) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -102,6 +104,12 @@ func (s *Store[H]) commit(ctx context.Context, m meta, headers []H, sync bool) e
 	}
 	if sync {
 		s.markSynced(m.head)
+	} else {
+		s.dirty = true
+	}
+	if keep != nil {
+		s.publish(&bounds[H]{base: m.base, height: keep.height, head: keep.head, raw: keep.raw})
+		return nil
 	}
 	s.publish(&bounds[H]{base: m.base, height: m.head, head: headers[len(headers)-1], raw: raw})
 	return nil
@@ -142,7 +150,7 @@ func (s *Store[H]) Close(ctx context.Context) error {
 // syncLocked syncs pebble's WAL, and with it every write before; s.mu held.
 func (s *Store[H]) syncLocked() error {
 	height := s.Height()
-	if s.durable.Load() >= height {
+	if s.durable.Load() >= height && !s.dirty {
 		return nil
 	}
 	if err := s.db.LogData(nil, pebble.Sync); err != nil {
@@ -156,6 +164,7 @@ func (s *Store[H]) syncLocked() error {
 // markSynced records height as durable; s.mu held.
 func (s *Store[H]) markSynced(height uint64) {
 	s.durable.Store(height)
+	s.dirty = false
 	s.lastSync = time.Now()
 	if s.syncTimer != nil {
 		s.syncTimer.Stop()
@@ -182,11 +191,53 @@ func (s *Store[H]) syncLater() {
 	})
 }
 
-// Backward fill (the light-window issue) belongs beside Append: a method
-// that takes headers ending at Base()-1, checks that the base header
-// verifies against the last of them and that each links to the one below
-// it, and commits them with meta{base: their lowest height, head: unchanged}
-// through commit's batch, under s.mu. Nothing else in the layout changes.
+// ErrNotBelowBase: Prepend was given headers that do not end right below
+// the base, or that the base (or each other) do not link to by hash.
+var ErrNotBelowBase = errors.New("headerstore: headers do not extend the store downwards")
+
+// Prepend stores headers, of consecutive heights in ascending order, below
+// the base: the last must be at Base()-1, and the base header and each
+// header above another must name it as LastHeader. The base becomes the
+// first's height; the head does not change. The store checks only heights
+// and hash links: authenticating the headers (types.LinkBelow) is the
+// caller's. As with Append, the write is synced within SyncEvery; a crash
+// before that loses the prepended headers, never the store's consistency
+// (base and headers are one batch). A store with no headers is
+// header.ErrNoHead.
+func (s *Store[H]) Prepend(ctx context.Context, headers ...H) error {
+	if len(headers) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.bounds.Load()
+	if b.height == 0 {
+		return header.ErrNoHead
+	}
+	above, err := s.read(b.base)
+	if err != nil {
+		return fmt.Errorf("headerstore: read base %d: %w", b.base, err)
+	}
+	for i := len(headers) - 1; i >= 0; i-- {
+		h := headers[i]
+		if h.IsZero() || h.Height()+1 != above.Height() {
+			return fmt.Errorf("%w: header %d below %d", ErrNotBelowBase, h.Height(), above.Height())
+		}
+		if !bytes.Equal(above.LastHeader(), h.Hash()) {
+			return fmt.Errorf("%w: header %d names %x as the one below it, header %d is %x",
+				ErrNotBelowBase, above.Height(), []byte(above.LastHeader()), h.Height(), []byte(h.Hash()))
+		}
+		above = h
+	}
+	sync := s.syncEvery == 0 || time.Since(s.lastSync) >= s.syncEvery
+	if err := s.commit(ctx, meta{base: headers[0].Height(), head: b.height}, headers, sync, b); err != nil {
+		return err
+	}
+	if !sync {
+		s.syncLater()
+	}
+	return nil
+}
 
 // deleteChunk bounds the headers one DeleteBelow batch removes, so that a
 // large deletion does not build one huge batch of index deletions.
