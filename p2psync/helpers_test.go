@@ -137,6 +137,8 @@ type serviceOpts struct {
 	recoverTo      uint64
 	requestSize    uint64 // headers per range request; the default if 0
 	limits         p2psync.Limits
+	syncFrom       p2psync.SyncFrom
+	retain         uint64
 }
 
 // startService starts a service on p: the sequencer's (see
@@ -179,6 +181,8 @@ func serviceConfig(p *testPeer, kind p2psync.Kind, g *types.Genesis, o serviceOp
 		RecoverTo:      o.recoverTo,
 		RequestSize:    o.requestSize,
 		Limits:         o.limits,
+		SyncFrom:       o.syncFrom,
+		Retain:         o.retain,
 	}
 }
 

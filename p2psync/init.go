@@ -28,6 +28,9 @@ type chainInit[H Header[H]] struct {
 	kind    Kind
 	genesis *types.Genesis
 	trusted header.Hash // the configured trusted hash; nil: the genesis header
+	// fromHead: with no trusted hash, the first header is the network head,
+	// whatever its height.
+	fromHead bool
 	store   header.Store[H]
 	ds      datastore.Write // where a trusted base is recorded
 	onInit  func(context.Context) error
@@ -44,7 +47,7 @@ func (c *chainInit[H]) initialise(ctx context.Context, h H, source string) error
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.done.Load() {
-		if err := checkFirst(c.genesis, c.trusted, h); err != nil {
+		if err := c.check(h); err != nil {
 			return fmt.Errorf("first header: %w", err)
 		}
 		if len(c.trusted) != 0 {
@@ -62,12 +65,17 @@ func (c *chainInit[H]) initialise(ctx context.Context, h H, source string) error
 	return c.onInit(ctx)
 }
 
+// check reports whether h may be the store's first header.
+func (c *chainInit[H]) check(h H) error {
+	return checkFirst(c.genesis, c.trusted, c.fromHead, h)
+}
+
 // newPeerPause is the least time between two attempts triggered by peers
 // connecting.
 const newPeerPause = 20 * time.Millisecond
 
 // bootstrap obtains the first header of a service whose store is empty
-// (plan InitFromTrustedHash or InitFromGenesis): from peers, retrying with
+// (plan InitFromTrustedHash, InitFromGenesis or InitFromHead): from peers, retrying with
 // backoff and straight away when a new peer connects, or from gossip if it
 // comes first (offer).
 type bootstrap[H Header[H]] struct {
@@ -93,10 +101,10 @@ func (b *bootstrap[H]) waiting() (what, lastErr string) {
 
 // offer hands h to the init loop if the service waits for exactly h.
 func (b *bootstrap[H]) offer(h H) bool {
-	if b.init.done.Load() || (b.plan != InitFromGenesis && b.plan != InitFromTrustedHash) {
+	if b.init.done.Load() || !b.plan.fetches() {
 		return false
 	}
-	if checkFirst(b.init.genesis, b.init.trusted, h) != nil {
+	if b.init.check(h) != nil {
 		return false
 	}
 	select {
@@ -175,17 +183,21 @@ func (b *bootstrap[H]) run(ctx context.Context) {
 }
 
 // fetchFirst asks the serving peers for the first header: the trusted-hash
-// header when one is configured, else the header at the genesis initial
-// height. A peer answering with a header the sequencer did not sign is
-// banned.
+// header when one is configured, else the network head (plan InitFromHead)
+// or the header at the genesis initial height. A peer answering with a
+// header the sequencer did not sign is banned.
 func (b *bootstrap[H]) fetchFirst(ctx context.Context) (H, error) {
+	if b.plan == InitFromHead {
+		var none H
+		return b.peers.Head(ctx, none, func(h H) error { return checkSequencer(b.init.genesis, h) })
+	}
 	req := &p2p_pb.HeaderRequest{Amount: 1}
 	if len(b.init.trusted) != 0 {
 		req.Data = &p2p_pb.HeaderRequest_Hash{Hash: b.init.trusted}
 	} else {
 		req.Data = &p2p_pb.HeaderRequest_Origin{Origin: b.init.genesis.InitialHeight}
 	}
-	return b.peers.First(ctx, req, func(h H) error { return checkFirst(b.init.genesis, b.init.trusted, h) })
+	return b.peers.First(ctx, req, b.init.check)
 }
 
 // watchNewPeers signals, on a channel holding at most one signal, each time

@@ -53,11 +53,15 @@ const (
 	// InitFromGenesis: fetch the header at the genesis initial height, or
 	// take it from gossip if it arrives first.
 	InitFromGenesis
+	// InitFromHead: take the network head the peers vote for, or a header
+	// of the sequencer's from gossip if one arrives first.
+	InitFromHead
 )
 
 // PlanInit decides how a service initialises (DESIGN §5), from whether its
-// store has a head, whether it is the sequencer's and the trusted hash.
-func PlanInit(storeHasHead, sequencer bool, trustedHash header.Hash) InitPlan {
+// store has a head, whether it is the sequencer's, the trusted hash (which
+// wins over from) and where to sync from.
+func PlanInit(storeHasHead, sequencer bool, trustedHash header.Hash, from SyncFrom) InitPlan {
 	switch {
 	case storeHasHead:
 		return InitFromStore
@@ -65,9 +69,17 @@ func PlanInit(storeHasHead, sequencer bool, trustedHash header.Hash) InitPlan {
 		return InitFromPublish
 	case len(trustedHash) != 0:
 		return InitFromTrustedHash
+	case from == SyncFromHead:
+		return InitFromHead
 	default:
 		return InitFromGenesis
 	}
+}
+
+// fetches reports whether the plan fetches its first header from peers
+// (or gossip).
+func (p InitPlan) fetches() bool {
+	return p == InitFromTrustedHash || p == InitFromGenesis || p == InitFromHead
 }
 
 // Waiting says what a service following plan p waits for before it is
@@ -80,6 +92,8 @@ func (p InitPlan) Waiting() string {
 		return "trusted header"
 	case InitFromGenesis:
 		return "genesis"
+	case InitFromHead:
+		return "network head"
 	default:
 		return ""
 	}
@@ -165,13 +179,17 @@ func checkFresh[H Header[H]](h H) error {
 
 // checkFirst reports whether h may be trusted as the first header: signed by
 // the sequencer, not from the future, and either the trusted-hash header, when one is configured,
-// or the header at the genesis initial height.
-func checkFirst[H Header[H]](g *types.Genesis, trustedHash header.Hash, h H) error {
+// or the header at the genesis initial height, or when anyHeight (a start
+// from the network head), any header.
+func checkFirst[H Header[H]](g *types.Genesis, trustedHash header.Hash, anyHeight bool, h H) error {
 	if err := checkSequencer(g, h); err != nil {
 		return err
 	}
 	if err := checkFresh(h); err != nil {
 		return err
+	}
+	if len(trustedHash) == 0 && anyHeight {
+		return nil
 	}
 	if len(trustedHash) != 0 {
 		if !bytes.Equal(h.Hash(), trustedHash) {

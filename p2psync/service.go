@@ -158,13 +158,13 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 
 	recovering := cfg.Sequencer && st.Height() < cfg.RecoverTo
 	syncs := !cfg.Sequencer || recovering
-	s.init = &chainInit[H]{kind: cfg.Kind, genesis: cfg.Genesis, trusted: cfg.TrustedHash, store: st, ds: s.ds, log: s.log,
-		onInit: s.onInit}
+	s.init = &chainInit[H]{kind: cfg.Kind, genesis: cfg.Genesis, trusted: cfg.TrustedHash, fromHead: cfg.SyncFrom == SyncFromHead,
+		store: st, ds: s.ds, log: s.log, onInit: s.onInit}
 	s.init.done.Store(hasHead)
 
 	s.gate = newGossipGate[H](cfg.Genesis, st, s.init.done.Load, &s.run.work, s.log)
 	client := peers.NewClient[H](h, protocol.ID(cfg.Kind.ProtocolID(chainID)), s.net.SeedIDs(), cfg.Reputation, cfg.RequestTimeout)
-	plan := PlanInit(hasHead, cfg.Sequencer && !recovering, cfg.TrustedHash)
+	plan := PlanInit(hasHead, cfg.Sequencer && !recovering, cfg.TrustedHash, cfg.SyncFrom)
 	if syncs && !hasHead {
 		s.boot = &bootstrap[H]{plan: plan, init: s.init, peers: client, events: h.EventBus(),
 			retryMin: cfg.InitRetryMin, retryMax: cfg.InitRetryMax, candidates: make(chan H, 1), log: s.log}
@@ -254,6 +254,17 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 		s.run.goroutine(runCtx, s.boot.run)
 	}
 	s.run.goroutine(runCtx, s.follow.refresh)
+
+	// A window, or a start at the network head: the retainer fills below
+	// the base and prunes, once the store has its first header.
+	headStart := cfg.SyncFrom == SyncFromHead && len(cfg.TrustedHash) == 0
+	if !cfg.Sequencer && (cfg.Retain != 0 || headStart) {
+		r := newRetainer[H](st, client, cfg.Genesis, retainConfig{
+			Retain: cfg.Retain, Floor: cfg.Genesis.InitialHeight, RequestSize: cfg.RequestSize,
+			RetryMin: cfg.RangeRetryMin, RetryMax: cfg.RangeRetryMax,
+		}, s.log)
+		s.run.goroutine(runCtx, r.run)
+	}
 	return nil
 }
 

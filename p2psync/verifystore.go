@@ -115,7 +115,7 @@ func VerifyStore[H Header[H]](ctx context.Context, ds Datastore, kind Kind, g *t
 	}
 	// The first header is judged if it could be read.
 	if lowest.Height() == rep.From {
-		if err := checkFirst(g, trustedHash, lowest); err != nil {
+		if err := checkFirst(g, trustedHash, false, lowest); err != nil {
 			return rep, fmt.Errorf("%w: the %s chain begins at %d: %w", ErrCorruptStore, kind, lowest.Height(), err)
 		}
 	}

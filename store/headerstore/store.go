@@ -280,6 +280,12 @@ func (s *Store[H]) GetByHeight(ctx context.Context, height uint64) (H, error) {
 	return s.read(height)
 }
 
+// WaitHeight returns once the head is at height or above, or with ctx's
+// error.
+func (s *Store[H]) WaitHeight(ctx context.Context, height uint64) error {
+	return s.waitFor(ctx, height)
+}
+
 // waitFor returns once height is stored, or with ctx's error.
 func (s *Store[H]) waitFor(ctx context.Context, height uint64) error {
 	for {
