@@ -31,10 +31,10 @@ type chainInit[H Header[H]] struct {
 	// fromHead: with no trusted hash, the first header is the network head,
 	// whatever its height.
 	fromHead bool
-	store   header.Store[H]
-	ds      datastore.Write // where a trusted base is recorded
-	onInit  func(context.Context) error
-	log     *slog.Logger
+	store    header.Store[H]
+	ds       datastore.Write // where a trusted base is recorded
+	onInit   func(context.Context) error
+	log      *slog.Logger
 
 	mu   sync.Mutex
 	done atomic.Bool
