@@ -13,11 +13,11 @@ import (
 
 func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "bench catchup|gossip",
-		Short: "Measure catch-up throughput and gossip latency on loopback",
+		Use:   "bench catchup|gossip|join",
+		Short: "Measure catch-up throughput, gossip latency and a light node's join on loopback",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newBenchCatchupCmd(), newBenchGossipCmd())
+	cmd.AddCommand(newBenchCatchupCmd(), newBenchGossipCmd(), newBenchJoinCmd())
 	return cmd
 }
 
@@ -132,6 +132,63 @@ gossip nodes=K block_time=D p50_ms=<..> p99_ms=<..> max_ms=<..> missed=<count>`,
 	fs.IntVar(&o.Nodes, "nodes", 10, "nodes including the sequencer")
 	fs.DurationVar(&o.BlockTime, "block-time", 100*time.Millisecond, "time between published headers")
 	fs.IntVar(&o.Blocks, "blocks", 100, "headers to publish")
+	fs.StringVar(&logLevel, "log.level", "error", "log level of the nodes")
+	return cmd
+}
+
+func newBenchJoinCmd() *cobra.Command {
+	var (
+		o        bench.JoinOptions
+		logLevel string
+	)
+	cmd := &cobra.Command{
+		Use:   "join [--headers N] [--retain R] [--follow M] [--rtt D]",
+		Short: "Time a fresh light node joining at the network head and filling a window of R headers",
+		Long: `Build a chain of N signed headers and load it into a serving node on
+127.0.0.1, start a fresh node with sync_from = "head" and retain_headers = R,
+and time it until its head is the network head and until it stores the whole
+window. With --follow M the serving node then publishes M more headers as
+fast as it can; the node follows them by gossip and prunes its window. --rtt
+D puts a round trip of D between the two (an in-process delaying relay).
+
+The last line is:
+
+join headers=N retain=R rtt_ms=<D> head_ms=<until the node's head is the network head> window_ms=<until the whole window is stored> store_mb=<live data of its store, from pebble's metrics> [follow=M follow_ms=<..> store_mb_after=<..>]`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := firstError(
+				intAtLeast("headers", o.Headers, 2),
+				intAtLeast("retain", o.Retain, 1),
+				intAtLeast("follow", o.Follow, 0),
+				logLevelFlag(logLevel),
+			); err != nil {
+				return err
+			}
+			if o.Retain > o.Headers {
+				return fmt.Errorf("--retain %d: expected at most --headers (%d)", o.Retain, o.Headers)
+			}
+			if o.RTT < 0 {
+				return fmt.Errorf("--rtt %s: expected zero or more", o.RTT)
+			}
+			logger, err := newLogger(config.LogConfig{Level: logLevel, Format: "text"}, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			o.Logger = logger
+			o.Progress = cmd.ErrOrStderr()
+			res, err := bench.Join(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), res)
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&o.Headers, "headers", 1_000_000, "chain length")
+	fs.IntVar(&o.Retain, "retain", 100_000, "headers the light node keeps")
+	fs.IntVar(&o.Follow, "follow", 0, "headers published after the window is filled")
+	fs.DurationVar(&o.RTT, "rtt", 0, "round trip between the light node and the serving node (0: direct loopback)")
 	fs.StringVar(&logLevel, "log.level", "error", "log level of the nodes")
 	return cmd
 }
