@@ -20,7 +20,9 @@ func Load(path string) (NodeConfig, error) {
 	if err != nil {
 		return NodeConfig{}, fmt.Errorf("read config: %w", err)
 	}
-	var c NodeConfig
+	// Keys added after a home was created take their defaults when the
+	// file lacks them, so an older config.toml keeps loading.
+	c := NodeConfig{SyncFrom: DefaultSyncFrom}
 	md, err := toml.Decode(string(data), &c)
 	if err != nil {
 		var perr toml.ParseError
@@ -85,7 +87,9 @@ func (c NodeConfig) render() ([]byte, error) {
 	key("sequencer, full or light", "role", string(c.Role))
 	key("the chain's ID; must equal chain_id in genesis.json", "chain_id", c.ChainID)
 	key(fmt.Sprintf("the sequencer's block interval, the same on every node of the chain (default %s)", DefaultBlockTime), "block_time", c.BlockTime)
-	key(`hex hash of the first header to trust instead of genesis (full and light nodes; "" trusts genesis)`, "trusted_hash", c.TrustedHash)
+	key(`hex hash of the first header to trust instead of genesis (full and light nodes; "" trusts genesis); wins over sync_from`, "trusted_hash", c.TrustedHash)
+	key(fmt.Sprintf(`where a node with an empty store begins: "genesis" (every header from the first) or "head" (the network head, then backwards; not on a sequencer) (default %s)`, DefaultSyncFrom), "sync_from", string(c.SyncFrom))
+	key("how many headers (full nodes: and blocks) to keep, the head and the N-1 below it; older ones are deleted; 0 keeps all, the only value for a sequencer (default 0)", "retain_headers", c.RetainHeaders)
 	buf.WriteString("\n[p2p]\n")
 	key(fmt.Sprintf("multiaddrs to listen on (default %s)", strings.Join(DefaultListenAddress, ", ")), "listen_address", nonNil(c.P2P.ListenAddress))
 	key("peers to dial at start and to keep dialling while not connected: multiaddrs ending in /p2p/<peer id>", "seeds", nonNil(c.P2P.Seeds))

@@ -24,6 +24,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add(raw)
 	f.Add([]byte("role = \"light\"\nchain_id = \"x\"\nblock_time = \"1ms\"\n[p2p]\nlisten_address = [\"/ip4/127.0.0.1/tcp/0\"]\n[api]\nlisten = \"127.0.0.1:0\"\n[log]\nlevel = \"info\"\nformat = \"json\"\n"))
 	f.Add([]byte("role = 3"))
+	f.Add([]byte("role = \"light\"\nchain_id = \"x\"\nblock_time = \"1s\"\nsync_from = \"head\"\nretain_headers = -1\n[p2p]\nlisten_address = [\"/ip4/127.0.0.1/tcp/0\"]\n[api]\nlisten = \"127.0.0.1:0\"\n[log]\nlevel = \"info\"\nformat = \"json\"\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "config.toml")
@@ -46,7 +47,8 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("a saved config does not load: %v", err)
 		}
 		if back.Role != c.Role || back.ChainID != c.ChainID || back.BlockTime != c.BlockTime || back.API != c.API || back.Log != c.Log ||
-			len(back.P2P.Seeds) != len(c.P2P.Seeds) || back.TrustedHash != c.TrustedHash {
+			len(back.P2P.Seeds) != len(c.P2P.Seeds) || back.TrustedHash != c.TrustedHash ||
+			back.SyncFrom != c.SyncFrom || back.RetainHeaders != c.RetainHeaders {
 			t.Fatalf("config changed across save and load:\n%+v\n%+v", c, back)
 		}
 	})

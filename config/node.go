@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -38,6 +39,33 @@ func ParseRole(s string) (Role, error) {
 	return "", fieldErr("role", s, expectRole, nil)
 }
 
+// SyncFrom is where a full or light node with an empty store begins its
+// chain. It mirrors p2psync.SyncFrom, which node maps it to: config imports
+// no service package.
+type SyncFrom string
+
+// Where a node can begin.
+const (
+	// SyncFromGenesis fetches the genesis header, then every header after
+	// it: what a node that serves the whole chain needs.
+	SyncFromGenesis SyncFrom = "genesis"
+	// SyncFromHead starts at the network head, as the peers vote it, and
+	// fills the headers below it backwards: a node useful in a second, for
+	// one that keeps only a recent window (retain_headers).
+	SyncFromHead SyncFrom = "head"
+)
+
+const expectSyncFrom = "genesis or head"
+
+// ParseSyncFrom parses a sync_from value.
+func ParseSyncFrom(s string) (SyncFrom, error) {
+	switch v := SyncFrom(s); v {
+	case SyncFromGenesis, SyncFromHead:
+		return v, nil
+	}
+	return "", fieldErr("sync_from", s, expectSyncFrom, nil)
+}
+
 // Duration is a time.Duration written as a string ("1s", "500ms") in TOML.
 type Duration time.Duration
 
@@ -68,10 +96,22 @@ type NodeConfig struct {
 	BlockTime Duration `toml:"block_time"`
 	// TrustedHash, if set (hex), is the hash of the first header a full or
 	// light node trusts instead of the genesis header.
-	TrustedHash string    `toml:"trusted_hash"`
-	P2P         P2PConfig `toml:"p2p"`
-	API         APIConfig `toml:"api"`
-	Log         LogConfig `toml:"log"`
+	TrustedHash string `toml:"trusted_hash"`
+	// SyncFrom is where a full or light node with an empty store begins:
+	// the genesis header (the default) or the network head. A node that
+	// already has a chain resumes from its stored head either way, and a
+	// TrustedHash, when set, wins over SyncFrom. A sequencer starts the
+	// chain itself: genesis only.
+	SyncFrom SyncFrom `toml:"sync_from"`
+	// RetainHeaders, when not 0, is how many headers (and, on a full node,
+	// blocks) the node keeps: the head and the RetainHeaders-1 below it;
+	// older ones are deleted as the head moves, and peers asking for them
+	// are answered "not found". 0 keeps everything. A sequencer keeps its
+	// whole chain: 0 only.
+	RetainHeaders uint64    `toml:"retain_headers"`
+	P2P           P2PConfig `toml:"p2p"`
+	API           APIConfig `toml:"api"`
+	Log           LogConfig `toml:"log"`
 }
 
 // APIConfig configures the HTTP API.
@@ -90,6 +130,7 @@ type LogConfig struct {
 // Defaults.
 const (
 	DefaultBlockTime  = time.Second
+	DefaultSyncFrom   = SyncFromGenesis
 	DefaultAPIListen  = "127.0.0.1:26657"
 	DefaultLogLevel   = "info"
 	DefaultLogFormat  = "text"
@@ -101,6 +142,7 @@ const (
 	expectLogFormat   = "text or json"
 	expectBlockTime   = "a duration between 1ms and 1h, e.g. 1s or 500ms"
 	expectChainIDText = "1 to 50 characters from A-Z a-z 0-9 . _ -"
+	expectRetain      = "0 (keep every header) or how many headers to keep, at most 9223372036854775807"
 )
 
 // Default returns the configuration of a new node.
@@ -109,6 +151,7 @@ func Default(role Role, chainID string) NodeConfig {
 		Role:      role,
 		ChainID:   chainID,
 		BlockTime: Duration(DefaultBlockTime),
+		SyncFrom:  DefaultSyncFrom,
 		P2P:       P2PConfig{ListenAddress: append([]string(nil), DefaultListenAddress...)},
 		API:       APIConfig{Listen: DefaultAPIListen},
 		Log:       LogConfig{Level: DefaultLogLevel, Format: DefaultLogFormat},
@@ -132,6 +175,25 @@ func (c NodeConfig) Validate() error {
 	}
 	if c.Role == RoleSequencer && c.TrustedHash != "" {
 		return fieldErr("trusted_hash", c.TrustedHash, "no trusted hash on a sequencer, which starts the chain itself", nil)
+	}
+	// A trusted hash together with sync_from = "head" is allowed: the
+	// trusted header wins (the node starts there), so an operator can pin
+	// a start without editing sync_from back.
+	from, err := ParseSyncFrom(string(c.SyncFrom))
+	if err != nil {
+		return err
+	}
+	if c.Role == RoleSequencer && from != SyncFromGenesis {
+		return fieldErr("sync_from", string(c.SyncFrom), "genesis on a sequencer, which starts the chain itself", nil)
+	}
+	if c.RetainHeaders > math.MaxInt64 {
+		// TOML integers are int64, and the decoder stores a negative one in
+		// a uint64 without complaint (-1 as 2^64-1): show what the file
+		// said.
+		return fieldErr("retain_headers", strconv.FormatInt(int64(c.RetainHeaders), 10), expectRetain, nil)
+	}
+	if c.Role == RoleSequencer && c.RetainHeaders != 0 {
+		return fieldErr("retain_headers", strconv.FormatUint(c.RetainHeaders, 10), "0 on a sequencer: a sequencer keeps its whole chain", nil)
 	}
 	if err := c.P2P.Validate(); err != nil {
 		return err

@@ -258,17 +258,9 @@ func (n *Node) openDatastore() error {
 }
 
 func (n *Node) startServices(ctx context.Context, recoverTo uint64) error {
-	trusted, err := n.cfg.TrustedHashBytes()
+	base, err := syncConfig(n.cfg, n.genesis, recoverTo, n.opts.Sync)
 	if err != nil {
 		return err
-	}
-	base := p2psync.Config{
-		Genesis:     n.genesis,
-		Sequencer:   n.cfg.Role == config.RoleSequencer,
-		TrustedHash: trusted,
-		RecoverTo:   recoverTo,
-		BlockTime:   time.Duration(n.cfg.BlockTime),
-		RequestSize: n.opts.Sync.RequestSize,
 	}
 	// One reputation for both services: a peer banned by one is banned
 	// by the other.
@@ -433,6 +425,44 @@ func (n *Node) Headers() *p2psync.Service[*types.SignedHeader] { return n.header
 
 // Blocks returns the block sync service, nil on a light node.
 func (n *Node) Blocks() *p2psync.Service[*types.Block] { return n.blocks }
+
+// syncConfig is what the header and the block service share of their
+// configuration, from the node's. On a full node sync_from and
+// retain_headers apply to headers and blocks together: both services begin
+// at the same place and keep the same window.
+func syncConfig(cfg config.NodeConfig, genesis *types.Genesis, recoverTo uint64, tuning SyncTuning) (p2psync.Config, error) {
+	trusted, err := cfg.TrustedHashBytes()
+	if err != nil {
+		return p2psync.Config{}, err
+	}
+	from, err := syncFrom(cfg.SyncFrom)
+	if err != nil {
+		return p2psync.Config{}, err
+	}
+	return p2psync.Config{
+		Genesis:     genesis,
+		Sequencer:   cfg.Role == config.RoleSequencer,
+		TrustedHash: trusted,
+		SyncFrom:    from,
+		Retain:      cfg.RetainHeaders,
+		RecoverTo:   recoverTo,
+		BlockTime:   time.Duration(cfg.BlockTime),
+		RequestSize: tuning.RequestSize,
+	}, nil
+}
+
+// syncFrom maps config's sync_from onto p2psync's: config, which imports no
+// service package, has its own copy of the values.
+func syncFrom(v config.SyncFrom) (p2psync.SyncFrom, error) {
+	if _, err := config.ParseSyncFrom(string(v)); err != nil {
+		return "", err
+	}
+	from, err := p2psync.ParseSyncFrom(string(v))
+	if err != nil {
+		return "", fmt.Errorf("sync_from %q: %w", v, err)
+	}
+	return from, nil
+}
 
 // newService builds a sync service: the sequencer's (returned twice, as a
 // service and as the sequencer that publishes) when cfg says so.

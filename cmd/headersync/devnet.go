@@ -33,6 +33,7 @@ func newDevnetCmd() *cobra.Command {
 	var (
 		home        string
 		full, light int
+		lightRetain int64
 		blockTime   time.Duration
 		apiPortBase int
 		chainID     string
@@ -40,12 +41,17 @@ func newDevnetCmd() *cobra.Command {
 		duration    time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "devnet [--home DIR] [--full N] [--light N] [--block-time DUR] [--api-port-base P]",
+		Use:   "devnet [--home DIR] [--full N] [--light N] [--light-retain N] [--block-time DUR] [--api-port-base P]",
 		Short: "Run a sequencer, full and light nodes on loopback in one process",
 		Long: `Run a whole network on 127.0.0.1: a sequencer, --full full nodes seeded by
 it and --light light nodes seeded by the first full node, each with its own
 home and datastore. Prints each node's role, peer ID and API URL, then one
 progress line per second with every node's height. Ctrl-C stops all nodes.
+
+With --light-retain N the light nodes start at the network head
+(sync_from = "head") and keep only the last N headers (retain_headers = N);
+0, the default, runs them as their config.toml says (from a new home:
+from genesis, keeping everything).
 
 Without --home the network lives in a temporary directory removed at exit;
 with --home it is kept, and running devnet again on it resumes the chain.`,
@@ -60,6 +66,7 @@ with --home it is kept, and running devnet again on it resumes the chain.`,
 				// error about that instead of the count.
 				intAtMost("light", light, maxDevnetNodes-1),
 				intAtMost("full", full, maxDevnetNodes-1-light),
+				retainFlag("light-retain", lightRetain),
 				config.ValidateBlockTime("--block-time", blockTime),
 				intAtLeast("api-port-base", apiPortBase, 0),
 				intAtMost("api-port-base", apiPortBase, 65535-full-light),
@@ -98,6 +105,7 @@ with --home it is kept, and running devnet again on it resumes the chain.`,
 			net, err := testnet.Start(ctx, testnet.Options{
 				Dir: dir, ChainID: chainID, Full: full, Light: light, BlockTime: blockTime,
 				APIPortBase: apiPortBase, Logger: logger,
+				Configure: lightWindow(uint64(lightRetain)),
 			})
 			if err != nil {
 				return err
@@ -112,7 +120,7 @@ with --home it is kept, and running devnet again on it resumes the chain.`,
 			}
 			fmt.Fprintf(out, "devnet: chain %s, %d nodes, homes in %s\n", net.Genesis.ChainID, len(net.Members), dir)
 			for _, m := range net.Members {
-				fmt.Fprintf(out, "  %-10s %-9s %s  %s\n", m.Name, m.Role, m.Node.P2P().ID(), m.APIURL())
+				fmt.Fprintf(out, "  %-10s %-9s %s  %s%s\n", m.Name, m.Role, m.Node.P2P().ID(), m.APIURL(), windowNote(m.Role, uint64(lightRetain)))
 			}
 			fmt.Fprintln(out, "progress every second (headers, /blocks for full nodes); Ctrl-C stops")
 
@@ -132,12 +140,36 @@ with --home it is kept, and running devnet again on it resumes the chain.`,
 	fs.StringVar(&home, "home", "", "directory for the node homes (default: a temporary one)")
 	fs.IntVar(&full, "full", 1, "number of full nodes")
 	fs.IntVar(&light, "light", 1, "number of light nodes")
+	fs.Int64Var(&lightRetain, "light-retain", 0, "light nodes start at the network head and keep this many headers (0: as configured, by default from genesis, keeping all)")
 	fs.DurationVar(&blockTime, "block-time", time.Second, "block interval")
 	fs.IntVar(&apiPortBase, "api-port-base", 0, "API port of the sequencer; the others follow (default: free ports)")
 	fs.StringVar(&chainID, "chain-id", "devnet", "chain ID")
 	fs.StringVar(&logLevel, "log.level", "warn", "log level of the nodes: debug, info, warn or error")
 	fs.DurationVar(&duration, "duration", 0, "stop after this long (default: run until Ctrl-C)")
 	return cmd
+}
+
+// lightWindow makes the devnet's light nodes start at the network head and
+// keep the last retain headers; 0 leaves every node as configured. It
+// applies at each start, so a kept --home follows the flag of the run.
+func lightWindow(retain uint64) func(*testnet.Network, *testnet.Member, *config.NodeConfig) {
+	if retain == 0 {
+		return nil
+	}
+	return func(_ *testnet.Network, m *testnet.Member, cfg *config.NodeConfig) {
+		if m.Role == config.RoleLight {
+			cfg.SyncFrom, cfg.RetainHeaders = config.SyncFromHead, retain
+		}
+	}
+}
+
+// windowNote is what the startup listing adds to a node's line for the
+// setting lightWindow applies: nothing unless it is windowed.
+func windowNote(r config.Role, retain uint64) string {
+	if retain == 0 || r != config.RoleLight {
+		return ""
+	}
+	return fmt.Sprintf("  sync_from=head retain_headers=%d", retain)
 }
 
 // reportProgress prints every node's height once a second until ctx ends.

@@ -129,3 +129,23 @@ func allAtLeast(line string, min uint64) bool {
 	}
 	return nodes == 3
 }
+
+// devnet --light-retain runs its light nodes from the network head with a
+// window, says so in the listing of the nodes, and leaves the other nodes
+// as they were.
+func TestDevnetLightRetain(t *testing.T) {
+	out := mustCLI(t, "devnet", "--full", "1", "--light", "2", "--light-retain", "20", "--duration", "1s", "--block-time", "100ms")
+	windowed := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[2], "12D3Koo") {
+			continue
+		}
+		windowed[f[0]] = strings.HasSuffix(line, "  sync_from=head retain_headers=20")
+	}
+	require.Equal(t, map[string]bool{"sequencer": false, "full-1": false, "light-1": true, "light-2": true}, windowed, out)
+	require.Contains(t, out, "devnet: stopped")
+
+	out = mustCLI(t, "devnet", "--full", "0", "--light", "1", "--duration", "300ms", "--block-time", "100ms")
+	require.NotContains(t, out, "retain_headers", "without the flag the light nodes run as before")
+}

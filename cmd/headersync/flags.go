@@ -53,6 +53,16 @@ func durationNotNegative(flag string, d time.Duration, zeroMeans string) error {
 	return nil
 }
 
+// retainFlag checks a retention window given on the command line: the
+// flag is signed so that "-1" is refused here, by name, rather than by
+// pflag's number parser.
+func retainFlag(flag string, v int64) error {
+	if v < 0 {
+		return &config.FieldError{Field: "--" + flag, Value: strconv.FormatInt(v, 10), Expected: "0 (keep every header) or how many headers to keep"}
+	}
+	return nil
+}
+
 func oneOf(flag, v string, valid ...string) error {
 	for _, ok := range valid {
 		if v == ok {

@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
+
+	"github.com/headersync/headersync/config"
 )
 
 // Every flag refuses what it does not accept, with one line in config's
@@ -14,6 +17,8 @@ import (
 func TestFlagValidation(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "seq")
 	mustCLI(t, "init", "--home", home, "--chain-id", "gm", "--role", "sequencer")
+	lightHome := filepath.Join(t.TempDir(), "light")
+	mustCLI(t, "init", "--home", lightHome, "--role", "light", "--genesis", filepath.Join(home, "genesis.json"))
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -42,10 +47,17 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"devnet", "--chain-id", ""}, `invalid --chain-id ""`},
 		{[]string{"devnet", "--chain-id", "çhåin-ü"}, `contains 'ç'`},
 		{[]string{"devnet", "--log.level", "loud"}, `invalid --log.level "loud"`},
+		{[]string{"devnet", "--light-retain", "-1"}, `invalid --light-retain "-1"; expected 0 (keep every header) or how many headers to keep`},
 		// start's flags override config keys and are checked as those keys.
 		{[]string{"start", "--home", home, "--block-time", "0s"}, `invalid block_time "0s"; expected a duration between 1ms and 1h`},
 		{[]string{"start", "--home", home, "--block-time", "-1s"}, `invalid block_time "-1s"`},
 		{[]string{"start", "--home", home, "--log.level", "loud"}, `invalid log.level "loud"`},
+		{[]string{"start", "--home", lightHome, "--sync-from", "tip"}, `invalid sync_from "tip"; expected genesis or head`},
+		{[]string{"start", "--home", lightHome, "--sync-from", ""}, `invalid sync_from ""; expected genesis or head`},
+		{[]string{"start", "--home", home, "--sync-from", "head"}, `invalid sync_from "head"; expected genesis on a sequencer, which starts the chain itself`},
+		{[]string{"start", "--home", home, "--retain-headers", "100"}, `invalid retain_headers "100"; expected 0 on a sequencer: a sequencer keeps its whole chain`},
+		// No config key holds a negative window: the flag is refused by name.
+		{[]string{"start", "--home", lightHome, "--retain-headers", "-1"}, `invalid --retain-headers "-1"; expected 0 (keep every header) or how many headers to keep`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -69,4 +81,34 @@ func TestDevnetHomeKeepsItsChain(t *testing.T) {
 	_, errOut, code := cli(t, "devnet", "--home", home, "--full", "0", "--light", "0", "--chain-id", "other", "--duration", "300ms")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, `invalid --chain-id "other"; expected first, the chain of the devnet in`)
+}
+
+// start's --sync-from and --retain-headers override config.toml's keys when
+// given, and leave them as the file says when not.
+func TestFlagsOverrideSyncFromAndRetainHeaders(t *testing.T) {
+	fromFile := config.Default(config.RoleLight, "gm")
+	fromFile.SyncFrom, fromFile.RetainHeaders = config.SyncFromHead, 500
+	for _, tc := range []struct {
+		args       []string
+		wantFrom   config.SyncFrom
+		wantRetain uint64
+	}{
+		{nil, config.SyncFromHead, 500},
+		{[]string{"--sync-from", "genesis"}, config.SyncFromGenesis, 500},
+		{[]string{"--retain-headers", "0"}, config.SyncFromHead, 0},
+		{[]string{"--sync-from=genesis", "--retain-headers=20"}, config.SyncFromGenesis, 20},
+		{[]string{"--retain-headers", "1000000"}, config.SyncFromHead, 1_000_000},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			var f startFlags
+			fs := pflag.NewFlagSet("start", pflag.ContinueOnError)
+			f.register(fs)
+			require.NoError(t, fs.Parse(tc.args))
+			cfg := fromFile
+			require.NoError(t, f.apply(&cfg))
+			require.Equal(t, tc.wantFrom, cfg.SyncFrom)
+			require.Equal(t, tc.wantRetain, cfg.RetainHeaders)
+			require.NoError(t, cfg.Validate())
+		})
+	}
 }

@@ -30,6 +30,8 @@ type startFlags struct {
 	allowed      []string
 	blockTime    time.Duration
 	trustedHash  string
+	syncFrom     string
+	retain       int64
 	apiListen    string
 	logLevel     string
 	logFormat    string
@@ -43,15 +45,19 @@ func (f *startFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.blocked, "p2p.blocked-peers", nil, "peer IDs never to connect to, comma-separated")
 	fs.StringSliceVar(&f.allowed, "p2p.allowed-peers", nil, "if set, the only peer IDs to connect to, comma-separated")
 	fs.DurationVar(&f.blockTime, "block-time", 0, "the sequencer's block interval, e.g. 1s")
-	fs.StringVar(&f.trustedHash, "trusted-hash", "", "hash (hex) of the first header to trust instead of genesis")
+	fs.StringVar(&f.trustedHash, "trusted-hash", "", "hash (hex) of the first header to trust instead of genesis; wins over --sync-from")
+	fs.StringVar(&f.syncFrom, "sync-from", "", "where a node with an empty store begins: genesis (every header from the first) or head (the network head, then backwards)")
+	fs.Int64Var(&f.retain, "retain-headers", 0, "how many headers (full nodes: and blocks) to keep, the head and those just below it; 0 keeps everything")
 	fs.StringVar(&f.apiListen, "api.listen", "", "HTTP API host:port")
 	fs.StringVar(&f.logLevel, "log.level", "", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log.format", "", "text or json")
 	f.changedFlags = fs
 }
 
-// apply overrides cfg with the flags given on the command line.
-func (f *startFlags) apply(cfg *config.NodeConfig) {
+// apply overrides cfg with the flags given on the command line. The
+// result is checked as config.toml is, by cfg.Validate; apply refuses only
+// what no config key could hold.
+func (f *startFlags) apply(cfg *config.NodeConfig) error {
 	changed := f.changedFlags.Changed
 	if changed("p2p.listen") {
 		cfg.P2P.ListenAddress = f.listen
@@ -71,6 +77,15 @@ func (f *startFlags) apply(cfg *config.NodeConfig) {
 	if changed("trusted-hash") {
 		cfg.TrustedHash = f.trustedHash
 	}
+	if changed("sync-from") {
+		cfg.SyncFrom = config.SyncFrom(f.syncFrom)
+	}
+	if changed("retain-headers") {
+		if err := retainFlag("retain-headers", f.retain); err != nil {
+			return err
+		}
+		cfg.RetainHeaders = uint64(f.retain)
+	}
 	if changed("api.listen") {
 		cfg.API.Listen = f.apiListen
 	}
@@ -80,6 +95,7 @@ func (f *startFlags) apply(cfg *config.NodeConfig) {
 	if changed("log.format") {
 		cfg.Log.Format = f.logFormat
 	}
+	return nil
 }
 
 func newStartCmd() *cobra.Command {
@@ -97,7 +113,9 @@ func newStartCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			f.apply(&cfg)
+			if err := f.apply(&cfg); err != nil {
+				return err
+			}
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
