@@ -68,7 +68,8 @@ type retainer[H Header[H]] struct {
 	cfg     retainConfig
 	windows peerWindows // requests in flight, per peer
 	log     *slog.Logger
-	fillLog every.Interval
+	fillLog every.Interval // fill progress, every 5 s
+	failLog every.Interval // failures, once a minute
 }
 
 func newRetainer[H Header[H]](st *headerstore.Store[H], pc *peers.Client[H], g *types.Genesis, cfg retainConfig, log *slog.Logger) *retainer[H] {
@@ -76,7 +77,7 @@ func newRetainer[H Header[H]](st *headerstore.Store[H], pc *peers.Client[H], g *
 		cfg.Depth = fillDepth
 	}
 	return &retainer[H]{store: st, peers: pc, genesis: g, cfg: cfg, log: log.With("component", "retain"),
-		fillLog: every.Interval{Period: 5 * time.Second}}
+		fillLog: every.Interval{Period: 5 * time.Second}, failLog: every.Interval{Period: time.Minute}}
 }
 
 // low returns the lowest height to keep when the head is at head.
@@ -128,7 +129,11 @@ func (r *retainer[H]) run(ctx context.Context) {
 			return
 		}
 		pause := retry.Next()
-		r.log.Warn("retention window: retrying", "err", err, "retry_in", pause)
+		if r.failLog.Allow() {
+			r.log.Warn("retention window: retrying", "err", err, "retry_in", pause)
+		} else {
+			r.log.Debug("retention window: retrying", "err", err, "retry_in", pause)
+		}
 		backoff.Wait(ctx, pause, nil)
 	}
 }
