@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -122,7 +123,7 @@ with --home it is kept, and running devnet again on it resumes the chain.`,
 			for _, m := range net.Members {
 				fmt.Fprintf(out, "  %-10s %-9s %s  %s%s\n", m.Name, m.Role, m.Node.P2P().ID(), m.APIURL(), windowNote(m.Role, uint64(lightRetain)))
 			}
-			fmt.Fprintln(out, "progress every second (headers, /blocks for full nodes); Ctrl-C stops")
+			fmt.Fprintln(out, "progress every second (headers, /blocks for full nodes; base..head for a window); Ctrl-C stops")
 
 			reportProgress(ctx, out, net)
 			stop()
@@ -172,7 +173,18 @@ func windowNote(r config.Role, retain uint64) string {
 	return fmt.Sprintf("  sync_from=head retain_headers=%d", retain)
 }
 
-// reportProgress prints every node's height once a second until ctx ends.
+// heights shows a store's height, and its base too when the store does not
+// begin at the genesis height (a window, or a start from the head):
+// "120", or "101..120".
+func heights(base, height, initial uint64) string {
+	if base <= initial || height == 0 {
+		return strconv.FormatUint(height, 10)
+	}
+	return fmt.Sprintf("%d..%d", base, height)
+}
+
+// reportProgress prints every node's height once a second until ctx ends,
+// with its base where the store does not begin at genesis.
 func reportProgress(ctx context.Context, out io.Writer, net *testnet.Network) {
 	start := time.Now()
 	t := time.NewTicker(time.Second)
@@ -186,7 +198,7 @@ func reportProgress(ctx context.Context, out io.Writer, net *testnet.Network) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "t=%3ds", int(time.Since(start).Seconds()))
 		for _, m := range net.Members {
-			fmt.Fprintf(&b, "  %s=%d", m.Name, m.Node.Headers().Height())
+			fmt.Fprintf(&b, "  %s=%s", m.Name, heights(m.Node.Headers().Base(), m.Node.Headers().Height(), net.Genesis.InitialHeight))
 			if m.Role == config.RoleFull {
 				fmt.Fprintf(&b, "/%d", m.Node.Blocks().Height())
 			}

@@ -134,7 +134,26 @@ func allAtLeast(line string, min uint64) bool {
 // window, says so in the listing of the nodes, and leaves the other nodes
 // as they were.
 func TestDevnetLightRetain(t *testing.T) {
-	out := mustCLI(t, "devnet", "--full", "1", "--light", "2", "--light-retain", "20", "--duration", "1s", "--block-time", "100ms")
+	out := mustCLI(t, "devnet", "--full", "1", "--light", "2", "--light-retain", "20", "--duration", "3s", "--block-time", "50ms")
+	// The last progress line shows the light nodes' windows: 20 headers
+	// below the head, pruned in batches of one (20/16).
+	var last string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "t=") {
+			last = line
+		}
+	}
+	for _, light := range []string{"light-1", "light-2"} {
+		m := regexp.MustCompile(light + `=(\d+)\.\.(\d+)`).FindStringSubmatch(last)
+		require.NotNil(t, m, "%s shows no window in %q", light, last)
+		base, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		head, err := strconv.Atoi(m[2])
+		require.NoError(t, err)
+		require.Greater(t, head, 20, last)
+		require.InDelta(t, head-19, base, 1, "%s keeps 20 headers: %s", light, last)
+	}
+	require.Regexp(t, `full-1=\d+/\d+ `, last, "a full node keeps everything")
 	windowed := map[string]bool{}
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
