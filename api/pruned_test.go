@@ -133,6 +133,15 @@ func TestPrunedHeightsAreNotFoundAndSaySo(t *testing.T) {
 		require.ErrorContains(t, err, "404 Not Found: block 5 "+keeps)
 	})
 
+	t.Run("metrics", func(t *testing.T) {
+		r := get(t, url+"/metrics")
+		require.Equal(t, http.StatusOK, r.code)
+		for _, service := range []string{"header", "block"} {
+			require.Contains(t, string(r.body), fmt.Sprintf("headersync_store_base{service=%q} %d\n", service, base))
+			require.Contains(t, string(r.body), fmt.Sprintf("headersync_store_height{service=%q} %d\n", service, n))
+		}
+	})
+
 	t.Run("status", func(t *testing.T) {
 		m := get(t, url+"/status").jsonObject(t)
 		for _, service := range []string{"headers", "blocks"} {
