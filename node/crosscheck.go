@@ -65,10 +65,7 @@ func (c *crossChecker) run(ctx context.Context) {
 	}
 	defer c.save(context.Background())
 	saved := time.Now()
-	var (
-		skips  int    // jumps over pruned heights, for the log
-		missed uint64 // a height just found missing inside the stores' bounds, once
-	)
+	skips := 0 // jumps over heights below the base, for the log
 	for {
 		if caughtUp := next > min(c.headers.Height(), c.blocks.Height()); caughtUp || time.Since(saved) > 10*time.Second {
 			c.save(ctx)
@@ -82,9 +79,9 @@ func (c *crossChecker) run(ctx context.Context) {
 			// Below a store's base there is nothing to compare: the
 			// heights were pruned (a node that keeps a window), or never
 			// fetched (one that began above them). Go on from the lowest
-			// height both stores hold. A height missing inside the bounds
-			// may be one a deletion has just committed and not yet
-			// published: look again once before calling it a failure.
+			// height both stores hold. A store raises its base before it
+			// deletes, so a height found missing is below the base read
+			// after.
 			if base := c.base(); next < base {
 				level := slog.LevelDebug
 				if skips++; skips == 1 {
@@ -92,11 +89,7 @@ func (c *crossChecker) run(ctx context.Context) {
 				}
 				c.log.Log(ctx, level, "cross-check: heights below the stores' base are not stored; going on from the base",
 					"from", next, "base", base)
-				next, missed = base, 0
-				continue
-			}
-			if missed != next {
-				missed = next
+				next = base
 				continue
 			}
 		}
@@ -176,8 +169,8 @@ func (c *crossChecker) start(ctx context.Context) (uint64, error) {
 	// Both stores start at the trusted header; learn its height once the
 	// header service has it. Initialisation is rare and one-off, so polling
 	// is fine here. A header store that holds headers but not the trusted
-	// one has pruned it: the check begins at the base (and run goes on
-	// from the blocks' base if that is higher).
+	// one has pruned it (or began elsewhere): the check begins at its base,
+	// and run goes on from the blocks' base if that is higher.
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
 	for {
