@@ -19,7 +19,9 @@ type Backend interface {
 	// ErrNotReady while the header service waits for its first header.
 	HeadHeader(ctx context.Context) (*types.SignedHeader, error)
 	// HeaderByHeight and HeaderByHash return a stored header, or an error
-	// wrapping header.ErrNotFound. Reads of stored data that fail because
+	// wrapping header.ErrNotFound; for a height below the lowest stored
+	// one, a *p2psync.PrunedError (in BlockByHeight too), which the API
+	// answers as pruned. Reads of stored data that fail because
 	// the store is corrupt, here and in BlockByHeight and HeadHeader, wrap
 	// ErrStoreCorrupt.
 	HeaderByHeight(ctx context.Context, height uint64) (*types.SignedHeader, error)

@@ -8,6 +8,8 @@ import (
 	"net/http"
 
 	"github.com/celestiaorg/go-header"
+
+	"github.com/headersync/headersync/p2psync"
 )
 
 // ErrInvalidRef is wrapped by errors about a malformed height or hash, from
@@ -38,6 +40,21 @@ func (e *HTTPError) Error() string {
 	}
 	return fmt.Sprintf("%d %s: %s", e.StatusCode, text, e.Message)
 }
+
+// prunedError is a request for a height below the lowest one the node
+// keeps (a windowed node, or one begun above genesis). It is the service's
+// *p2psync.PrunedError, so header.ErrNotFound and a 404, worded for the
+// thing asked for: "block 5 pruned: this node keeps heights 11..30".
+type prunedError struct {
+	what string // "header 5", "block 5"
+	err  *p2psync.PrunedError
+}
+
+func (e *prunedError) Error() string {
+	return fmt.Sprintf("%s pruned: this node keeps heights %d..%d", e.what, e.err.Base, e.err.Head)
+}
+
+func (e *prunedError) Unwrap() error { return e.err }
 
 // errorBody is the body of every error reply.
 type errorBody struct {

@@ -60,7 +60,7 @@ func newFakeBackend(t *testing.T, n int) *fakeBackend {
 				ID: "12D3KooWpeer", Direction: "outbound", Addr: "/ip4/127.0.0.1/tcp/4002", ConnectedSince: start,
 			}},
 			Headers: &p2psync.State{
-				Kind: p2psync.Headers, Initialised: true, Height: head.Height(), HeadHash: types.HexBytes(head.Hash()),
+				Kind: p2psync.Headers, Initialised: true, Base: 1, Height: head.Height(), HeadHash: types.HexBytes(head.Hash()),
 				Syncer: &gosync.State{
 					ID: 1, Height: head.Height(), FromHeight: 1, ToHeight: head.Height(),
 					FromHash: blocks[0].Hash(), ToHash: head.Hash(), Start: start, End: start.Add(time.Second),

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/types"
 )
 
@@ -41,10 +42,15 @@ func (s *Server) routes(metrics prometheus.Gatherer) http.Handler {
 
 // about prefixes a backend's error with what was asked for, unless the
 // error is ErrStoreCorrupt's one line, which already says where the damage
-// is ("store corrupt at height 56: ...").
+// is ("store corrupt at height 56: ..."). A height below the node's base
+// reads as what it is: "header 5 pruned: this node keeps heights 11..30".
 func about(what string, err error) error {
 	if errors.Is(err, ErrStoreCorrupt) {
 		return err
+	}
+	var pruned *p2psync.PrunedError
+	if errors.As(err, &pruned) {
+		return &prunedError{what: what, err: pruned}
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -32,6 +32,7 @@ func TestGetStatus(t *testing.T) {
 	require.Equal(t, "test-chain", m["chain_id"])
 	headers, ok := m["headers"].(map[string]any)
 	require.True(t, ok, "headers: %v", m["headers"])
+	require.Equal(t, json.Number("1"), headers["base"], "the lowest stored height, beside the height")
 	require.Equal(t, json.Number("3"), headers["height"])
 	require.Equal(t, hex.EncodeToString(b.blocks[2].Hash()), headers["head_hash"])
 	require.Contains(t, m, "cross_check")

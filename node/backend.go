@@ -89,7 +89,8 @@ func (n *Node) BlockByHeight(ctx context.Context, height uint64) (*types.Block, 
 		return nil, api.ErrNoBlocks
 	}
 	b, err := n.blocks.GetByHeight(ctx, height)
-	if errors.Is(err, header.ErrNotFound) {
+	var pruned *p2psync.PrunedError
+	if errors.Is(err, header.ErrNotFound) && !errors.As(err, &pruned) {
 		return nil, errBlockNotFound{}
 	}
 	return b, corruptAt(fmt.Sprintf("height %d", height), err)

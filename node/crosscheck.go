@@ -65,6 +65,7 @@ func (c *crossChecker) run(ctx context.Context) {
 	}
 	defer c.save(context.Background())
 	saved := time.Now()
+	skips := 0 // jumps over heights below the base, for the log
 	for {
 		if caughtUp := next > min(c.headers.Height(), c.blocks.Height()); caughtUp || time.Since(saved) > 10*time.Second {
 			c.save(ctx)
@@ -73,6 +74,24 @@ func (c *crossChecker) run(ctx context.Context) {
 		h, b, err := c.pair(ctx, next)
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, header.ErrNotFound) {
+			// Below a store's base there is nothing to compare: the
+			// heights were pruned (a node that keeps a window), or never
+			// fetched (one that began above them). Go on from the lowest
+			// height both stores hold. A store raises its base before it
+			// deletes, so a height found missing is below the base read
+			// after.
+			if base := c.base(); next < base {
+				level := slog.LevelDebug
+				if skips++; skips == 1 {
+					level = slog.LevelInfo
+				}
+				c.log.Log(ctx, level, "cross-check: heights below the stores' base are not stored; going on from the base",
+					"from", next, "base", base)
+				next = base
+				continue
+			}
 		}
 		if errors.Is(err, store.ErrCorrupt) {
 			// The store cannot read this height and never will: retrying
@@ -109,6 +128,12 @@ func (c *crossChecker) run(ctx context.Context) {
 	}
 }
 
+// base is the lowest height both stores hold (0 before either has a
+// header).
+func (c *crossChecker) base() uint64 {
+	return max(c.headers.Base(), c.blocks.Base())
+}
+
 // pair waits for the header and the block at height.
 func (c *crossChecker) pair(ctx context.Context, height uint64) (*types.SignedHeader, *types.Block, error) {
 	h, err := c.headers.WaitHeight(ctx, height)
@@ -124,7 +149,8 @@ func (c *crossChecker) pair(ctx context.Context, height uint64) (*types.SignedHe
 
 // start returns the first height to check: after the saved one, else the
 // height both stores began at (genesis or trusted header), once both have
-// initialised.
+// initialised. run moves on to the stores' base from there if it is
+// higher.
 func (c *crossChecker) start(ctx context.Context) (uint64, error) {
 	if raw, err := c.ds.Get(ctx, checkedHeightKey); err == nil && len(raw) == 8 {
 		h := binary.BigEndian.Uint64(raw)
@@ -142,12 +168,18 @@ func (c *crossChecker) start(ctx context.Context) (uint64, error) {
 	}
 	// Both stores start at the trusted header; learn its height once the
 	// header service has it. Initialisation is rare and one-off, so polling
-	// is fine here.
+	// is fine here. A header store that holds headers but not the trusted
+	// one has pruned it (or began elsewhere): the check begins at its base,
+	// and run goes on from the blocks' base if that is higher.
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if h, err := c.headers.Get(ctx, c.trustedHash); err == nil {
+		h, err := c.headers.Get(ctx, c.trustedHash)
+		switch {
+		case err == nil:
 			return h.Height(), nil
+		case errors.Is(err, header.ErrNotFound) && c.headers.Base() != 0:
+			return c.headers.Base(), nil
 		}
 		select {
 		case <-ctx.Done():

@@ -17,6 +17,8 @@ import (
 	"github.com/headersync/headersync/node"
 	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync"
+	"github.com/headersync/headersync/store"
+	"github.com/headersync/headersync/store/headerstore"
 	"github.com/headersync/headersync/types"
 )
 
@@ -87,4 +89,69 @@ func TestCrossCheckCatchesEquivocation(t *testing.T) {
 	st := full.Status(ctx).CrossCheck
 	require.Equal(t, uint64(6), st.LastMismatchAt)
 	require.Equal(t, uint64(6), st.CheckedHeight)
+}
+
+// pruneBelow deletes, in the data dir dir, the headers below headersBase
+// and the blocks below blocksBase, as a full node keeping a window does.
+func pruneBelow(t *testing.T, dir string, headersBase, blocksBase uint64) {
+	t.Helper()
+	ctx := context.Background()
+	ds, err := store.Open(dir)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, ds.Close()) }()
+	headers, err := headerstore.New[*types.SignedHeader](ds.Pebble(), p2psync.Headers.StorePrefix())
+	require.NoError(t, err)
+	require.NoError(t, headers.DeleteBelow(ctx, headersBase))
+	blocks, err := headerstore.New[*types.Block](ds.Pebble(), p2psync.Blocks.StorePrefix())
+	require.NoError(t, err)
+	require.NoError(t, blocks.DeleteBelow(ctx, blocksBase))
+}
+
+// A full node whose stores keep a window starts (the start-time check reads
+// the base headers, not the genesis one) and cross-checks from the higher
+// of its two bases to the head: the heights below are neither missing nor
+// unreadable, and the check does not wait for them, even when it was told
+// to begin at a trusted header that has since been pruned.
+func TestCrossCheckStartsAtTheBase(t *testing.T) {
+	const n = 40
+	cases := []struct {
+		name                   string
+		headersBase, blockBase uint64
+		trust                  uint64 // the height of the configured trusted header, if not 0
+	}{
+		{"same base", 11, 11, 0},
+		{"blocks pruned further", 11, 17, 0},
+		{"headers pruned further", 23, 17, 0},
+		{"trusted header pruned", 11, 11, 5},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			gen, err := chaingen.New("gm", n, chaingen.Options{})
+			require.NoError(t, err)
+			dir := t.TempDir()
+			importInto(t, dir, gen, n)
+			pruneBelow(t, dir, tc.headersBase, tc.blockBase)
+			var trusted string
+			if tc.trust != 0 {
+				// The same chain again: the same key, times and blocks.
+				twin, err := chaingen.New("gm", n, chaingen.Options{Key: gen.Signer.PrivateKey(), Start: gen.Genesis.GenesisTime})
+				require.NoError(t, err)
+				bs, err := twin.Blocks(int(tc.trust))
+				require.NoError(t, err)
+				trusted = bs[tc.trust-1].Hash().String()
+			}
+
+			nd := newNodeOn(t, config.RoleFull, gen.Genesis, dir, func(cfg *config.NodeConfig) { cfg.TrustedHash = trusted })
+			require.NoError(t, nd.Start(context.Background()))
+			t.Cleanup(func() { require.NoError(t, nd.Stop(context.Background())) })
+
+			require.Eventually(t, func() bool { return nd.Status(context.Background()).CrossCheck.CheckedHeight == n }, waitFor, tick,
+				"cross-check stuck at %d", nd.Status(context.Background()).CrossCheck.CheckedHeight)
+			st := nd.Status(context.Background())
+			require.Zero(t, st.CrossCheck.Mismatches)
+			require.Zero(t, st.CrossCheck.Unreadable, "pruned heights are not unreadable")
+			require.Equal(t, tc.headersBase, st.Headers.Base)
+			require.Equal(t, tc.blockBase, st.Blocks.Base)
+		})
+	}
 }

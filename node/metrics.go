@@ -59,20 +59,20 @@ func (n *Node) nodeMetrics() (*prometheus.Registry, error) {
 	}
 	type svc struct {
 		kind    string
-		height  func() uint64
 		base    func() uint64
+		height  func() uint64
 		counts  func() (accepted, ignored, rejected uint64)
 		refused func() uint64
 	}
-	svcs := []svc{{"header", n.headers.Height, n.headers.Base, n.headers.GossipCounts, n.headers.RequestsRefused}}
+	svcs := []svc{{"header", n.headers.Base, n.headers.Height, n.headers.GossipCounts, n.headers.RequestsRefused}}
 	if n.blocks != nil {
-		svcs = append(svcs, svc{"block", n.blocks.Height, n.blocks.Base, n.blocks.GossipCounts, n.blocks.RequestsRefused})
+		svcs = append(svcs, svc{"block", n.blocks.Base, n.blocks.Height, n.blocks.GossipCounts, n.blocks.RequestsRefused})
 	}
 	for _, s := range svcs {
 		l := prometheus.Labels{"service": s.kind}
 		cs = append(cs,
+			gauge("store_base", "Lowest stored height: every height from it to store_height is stored.", l, func() float64 { return float64(s.base()) }),
 			gauge("store_height", "Height of the stored head.", l, func() float64 { return float64(s.height()) }),
-			gauge("store_base", "Lowest stored height: where the chain, or the retention window, begins.", l, func() float64 { return float64(s.base()) }),
 			counter("gossip_accepted_total", "Gossiped headers accepted.", l, func() float64 { a, _, _ := s.counts(); return float64(a) }),
 			counter("gossip_ignored_total", "Gossiped headers ignored (late or not yet checkable).", l, func() float64 { _, i, _ := s.counts(); return float64(i) }),
 			counter("gossip_rejected_total", "Gossiped headers rejected as invalid.", l, func() float64 { _, _, r := s.counts(); return float64(r) }),

@@ -35,7 +35,11 @@ type publisher[H any] interface {
 type syncedChain[H any] interface {
 	// Height is the stored head's height, 0 before the first header.
 	Height() uint64
-	// WaitHeight is the header at a height, waiting until it is stored.
+	// Base is the lowest stored height, 0 before the first header: a
+	// store that keeps a window deletes the heights below it.
+	Base() uint64
+	// WaitHeight is the header at a height, waiting until it is stored;
+	// header.ErrNotFound below the base.
 	WaitHeight(ctx context.Context, height uint64) (H, error)
 	// Get is the stored header with a hash, or header.ErrNotFound.
 	Get(ctx context.Context, hash header.Hash) (H, error)

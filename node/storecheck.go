@@ -20,13 +20,9 @@ var ErrStoreNotOfGenesis = errors.New("the stored chain is not the genesis chain
 // after genesis.json was replaced by one naming a new sequencer key, a full
 // node served the old key's headers as if nothing had changed.
 func (n *Node) checkStoredChains(ctx context.Context) error {
-	trusted, err := n.cfg.TrustedHashBytes()
-	if err != nil {
-		return err
-	}
-	errs := []error{p2psync.CheckStoredEnds[*types.SignedHeader](ctx, n.ds, p2psync.Headers, n.genesis, trusted)}
+	errs := []error{p2psync.CheckStoredEnds[*types.SignedHeader](ctx, n.ds, p2psync.Headers, n.genesis)}
 	if n.cfg.Role != config.RoleLight {
-		errs = append(errs, p2psync.CheckStoredEnds[*types.Block](ctx, n.ds, p2psync.Blocks, n.genesis, trusted))
+		errs = append(errs, p2psync.CheckStoredEnds[*types.Block](ctx, n.ds, p2psync.Blocks, n.genesis))
 	}
 	for _, err := range errs {
 		switch {

@@ -87,13 +87,17 @@ func TestStartRefusesStoreOfAnotherGenesis(t *testing.T) {
 	require.NoError(t, n.Stop(context.Background()))
 }
 
-// newNodeOn builds, without starting, a node of role on the data dir dir.
-func newNodeOn(t *testing.T, role config.Role, g *types.Genesis, dir string) *node.Node {
+// newNodeOn builds, without starting, a node of role on the data dir dir;
+// each of configure adjusts its configuration.
+func newNodeOn(t *testing.T, role config.Role, g *types.Genesis, dir string, configure ...func(*config.NodeConfig)) *node.Node {
 	t.Helper()
 	cfg := config.Default(role, g.ChainID)
 	cfg.BlockTime = config.Duration(time.Second)
 	cfg.P2P = loopbackP2P()
 	cfg.API.Listen = "127.0.0.1:0"
+	for _, f := range configure {
+		f(&cfg)
+	}
 	n, err := node.New(node.Options{
 		Config: cfg, Genesis: g, Identity: newIdentity(t), DataDir: dir,
 		Logger: testlog.New(t, slog.LevelInfo),

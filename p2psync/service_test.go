@@ -104,7 +104,7 @@ func TestTrustedHash(t *testing.T) {
 	require.NoError(t, err)
 	rep, err := p2psync.VerifyStore[*types.SignedHeader](ctx, p.ds, p2psync.Headers, gen.Genesis, base)
 	require.NoError(t, err)
-	require.Equal(t, uint64(50), rep.From)
+	require.Equal(t, uint64(50), rep.Base)
 }
 
 // A sequencer may only publish its own chain, from the genesis height.

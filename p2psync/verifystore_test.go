@@ -47,16 +47,21 @@ func TestVerifyStore(t *testing.T) {
 	importChain(t, ds, hs)
 	rep, err := verify(ds, nil)
 	require.NoError(t, err)
-	require.Equal(t, p2psync.StoreReport{From: 1, Head: 300}, rep)
+	require.Equal(t, p2psync.StoreReport{Base: 1, Head: 300, Begin: 1}, rep)
+	require.False(t, rep.Windowed())
 
 	fromTrusted := memStore(t)
 	importChain(t, fromTrusted, hs[99:])
 	rep, err = verify(fromTrusted, hs[99].Hash())
 	require.NoError(t, err)
-	require.Equal(t, p2psync.StoreReport{From: 100, Head: 300}, rep)
-	_, err = verify(fromTrusted, nil)
-	require.ErrorIs(t, err, p2psync.ErrCorruptStore, "a chain not starting at genesis needs its trusted hash")
-	require.ErrorContains(t, err, "corrupt store: the header chain begins at 100: not the expected first header: height 100, expected genesis initial height 1")
+	require.Equal(t, p2psync.StoreReport{Base: 100, Head: 300, Begin: 100}, rep)
+	require.False(t, rep.Windowed())
+	// Without its trusted hash, the same chain is a window from a base
+	// signed by the genesis key (TestVerifyStoreWindow).
+	rep, err = verify(fromTrusted, nil)
+	require.NoError(t, err)
+	require.Equal(t, p2psync.StoreReport{Base: 100, Head: 300, Begin: 1}, rep)
+	require.True(t, rep.Windowed())
 
 	// A missing header in the middle is found.
 	holed := memStore(t)
@@ -176,7 +181,7 @@ func TestVerifyStoreListsUnreadableHeights(t *testing.T) {
 	require.ErrorIs(t, err, p2psync.ErrCorruptStore)
 	require.ErrorIs(t, err, store.ErrCorrupt, "the first read error is wrapped")
 	require.Equal(t, unreadable, rep.Unreadable, "every unreadable height, ascending")
-	require.Equal(t, uint64(1), rep.From, "checked down to genesis around the damage")
+	require.Equal(t, uint64(1), rep.Base, "checked down to genesis around the damage")
 	require.Equal(t, uint64(300), rep.Head)
 
 	// The walk goes down from the head: the first read to fail is the
@@ -219,25 +224,28 @@ func TestCheckStoredEnds(t *testing.T) {
 	gen := newGenerator(t, 20)
 	hs, err := gen.Headers(20)
 	require.NoError(t, err)
-	check := func(ds p2psync.Datastore, trusted []byte) error {
-		return p2psync.CheckStoredEnds[*types.SignedHeader](ctx, ds, p2psync.Headers, gen.Genesis, trusted)
+	check := func(ds p2psync.Datastore) error {
+		return p2psync.CheckStoredEnds[*types.SignedHeader](ctx, ds, p2psync.Headers, gen.Genesis)
 	}
 
-	require.NoError(t, check(memStore(t), nil), "an empty store has nothing to disagree with")
+	require.NoError(t, check(memStore(t)), "an empty store has nothing to disagree with")
 	own := memStore(t)
 	importChain(t, own, hs)
-	require.NoError(t, check(own, nil))
+	require.NoError(t, check(own))
 	fromTrusted := memStore(t)
 	importChain(t, fromTrusted, hs[9:])
-	require.NoError(t, check(fromTrusted, hs[9].Hash()))
-	require.NoError(t, check(fromTrusted, nil), "a first header not where expected is not checked; the head is")
+	require.NoError(t, check(fromTrusted), "the base header is checked wherever it is")
+	windowed := memStore(t)
+	importChain(t, windowed, hs)
+	deleteBelow(t, windowed, 15)
+	require.NoError(t, check(windowed), "heights below the base are not missing")
 
 	other := newGenerator(t, 20)
 	foreign, err := other.Headers(20)
 	require.NoError(t, err)
 	otherKey := memStore(t)
 	importChain(t, otherKey, foreign)
-	err = check(otherKey, nil)
+	err = check(otherKey)
 	require.ErrorIs(t, err, p2psync.ErrNotSequencerKey)
 	require.ErrorContains(t, err, "stored header 20 (head)")
 	require.ErrorContains(t, err, fmt.Sprintf("signed by key %x, expected %x", []byte(other.Signer.PublicKey()), []byte(gen.Genesis.SequencerPubKey)))
@@ -248,7 +256,7 @@ func TestCheckStoredEnds(t *testing.T) {
 	require.NoError(t, err)
 	wrongChain := memStore(t)
 	importChain(t, wrongChain, otherChain)
-	err = check(wrongChain, nil)
+	err = check(wrongChain)
 	require.ErrorIs(t, err, p2psync.ErrWrongChain)
 	require.ErrorContains(t, err, `chain "other", expected "gm"`)
 }

@@ -21,12 +21,15 @@ func newCheckCmd() *cobra.Command {
 		Use:   "check --home DIR [--trusted-hash HEX]",
 		Short: "Verify a stopped node's stored chains, offline",
 		Long: `Check the header (and block) chain a stopped node stores: from the head back
-to the genesis or trusted header, every header is valid, signed by the
+to its base (the lowest stored height), every header is valid, signed by the
 genesis sequencer, extends the one below it and is the one its height index
 names; heights that cannot be read (a corrupt disk) are listed. A chain
 begins at the trusted header given with --trusted-hash, else at the one the
 node recorded when it started from a trusted hash, else at the config's
-trusted_hash, else at genesis. Exits 1 if any chain fails.`,
+trusted_hash, else at genesis: a base there must be that header. A base above
+it (a node that keeps a window, or began at the network head) must be signed
+by the genesis key, as every header is; the report says which heights are not
+stored. Exits 1 if any chain fails.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			h := config.Home(home)
@@ -84,8 +87,23 @@ func checkChain[H p2psync.Header[H]](ctx context.Context, w io.Writer, ds p2psyn
 		fmt.Fprintf(w, "%s: empty\n", what)
 		return nil
 	}
-	fmt.Fprintf(w, "%s: %d..%d ok\n", what, rep.From, rep.Head)
+	fmt.Fprintf(w, "%s: %d..%d ok%s\n", what, rep.Base, rep.Head, windowNote(rep))
 	return nil
+}
+
+// windowNote says, for a store that keeps a window, which heights below its
+// base it does not store: a reader of "101..300 ok" should not take the
+// chain below 101 for checked.
+func windowNote(rep p2psync.StoreReport) string {
+	switch {
+	case !rep.Windowed():
+		return ""
+	case rep.Begin == 0:
+		return fmt.Sprintf(" (a window: the trusted header and the heights below %d are not stored)", rep.Base)
+	case rep.Begin == rep.Base-1:
+		return fmt.Sprintf(" (a window: height %d is not stored)", rep.Begin)
+	}
+	return fmt.Sprintf(" (a window: heights %d..%d are not stored)", rep.Begin, rep.Base-1)
 }
 
 // joinOneLine joins the non-nil errors into one, whose message is one line:

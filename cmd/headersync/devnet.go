@@ -121,7 +121,7 @@ with --home it is kept, and running devnet again on it resumes the chain.`,
 			}
 			fmt.Fprintf(out, "devnet: chain %s, %d nodes, homes in %s\n", net.Genesis.ChainID, len(net.Members), dir)
 			for _, m := range net.Members {
-				fmt.Fprintf(out, "  %-10s %-9s %s  %s%s\n", m.Name, m.Role, m.Node.P2P().ID(), m.APIURL(), windowNote(m.Role, uint64(lightRetain)))
+				fmt.Fprintf(out, "  %-10s %-9s %s  %s%s\n", m.Name, m.Role, m.Node.P2P().ID(), m.APIURL(), devnetWindowNote(m.Role, uint64(lightRetain)))
 			}
 			fmt.Fprintln(out, "progress every second (headers, /blocks for full nodes; base..head for a window); Ctrl-C stops")
 
@@ -164,9 +164,9 @@ func lightWindow(retain uint64) func(*testnet.Network, *testnet.Member, *config.
 	}
 }
 
-// windowNote is what the startup listing adds to a node's line for the
+// devnetWindowNote is what the startup listing adds to a node's line for the
 // setting lightWindow applies: nothing unless it is windowed.
-func windowNote(r config.Role, retain uint64) string {
+func devnetWindowNote(r config.Role, retain uint64) string {
 	if retain == 0 || r != config.RoleLight {
 		return ""
 	}

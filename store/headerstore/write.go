@@ -287,10 +287,18 @@ func (s *Store[H]) deleteRange(ctx context.Context, b *bounds[H], to uint64) err
 	if err := batch.Set(s.keys.meta, meta{base: to, head: b.height}.encode(), nil); err != nil {
 		return fmt.Errorf("headerstore: batch meta: %w", err)
 	}
+	// Readers learn the new base before the deletion is committed: pebble
+	// shows a committed batch to readers before its synced Commit returns,
+	// and a reader of the old base would meanwhile find heights at or
+	// above it missing, for as long as an fsync takes (the API then said
+	// "height 11 pruned: this node keeps heights 11..", and the cross-check
+	// saw a hole). Claiming less than is stored is harmless; a failed
+	// commit puts the old bounds back.
+	s.publish(&bounds[H]{base: to, height: b.height, head: b.head, raw: b.raw})
 	if err := batch.Commit(pebble.Sync); err != nil {
+		s.publish(b)
 		return fmt.Errorf("headerstore: commit deletion below %d: %w", to, err)
 	}
 	s.markSynced(b.height) // the synced batch synced every write before it
-	s.publish(&bounds[H]{base: to, height: b.height, head: b.head, raw: b.raw})
 	return nil
 }
