@@ -95,6 +95,7 @@ func (c NodeConfig) render() ([]byte, error) {
 	key("peers to dial at start and to keep dialling while not connected: multiaddrs ending in /p2p/<peer id>", "seeds", nonNil(c.P2P.Seeds))
 	key("peers (IDs or /p2p/ multiaddrs) never to connect to, in or out", "blocked_peers", nonNil(c.P2P.BlockedPeers))
 	key("if not empty, the only peers to connect to; a peer both blocked and allowed is allowed", "allowed_peers", nonNil(c.P2P.AllowedPeers))
+	key(fmt.Sprintf("most connections to keep: more are trimmed to 3/4 of it, and discovery dials only below max(%d, 1/4 of it); 0 takes the default (%d)", MinMaxPeers, DefaultMaxPeers), "max_peers", c.P2P.MaxPeers)
 	buf.WriteString("\n[api]\n")
 	key(fmt.Sprintf("HTTP API host:port; it has no authentication, so keep it on loopback (default %s)", DefaultAPIListen), "listen", c.API.Listen)
 	buf.WriteString("\n[log]\n")

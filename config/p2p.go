@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -36,7 +37,21 @@ type P2PConfig struct {
 	BlockedPeers []string `toml:"blocked_peers"`
 	// AllowedPeers, when not empty, lists the only peers to connect to.
 	AllowedPeers []string `toml:"allowed_peers"`
+	// MaxPeers bounds the node's connections (0: DefaultMaxPeers): more
+	// are trimmed back to three quarters of it, and discovery dials only
+	// while the node has fewer than a quarter of it (at least 8).
+	MaxPeers int `toml:"max_peers"`
 }
+
+// DefaultMaxPeers is MaxPeers when the config sets none. A node needs a
+// handful of connections (gossipsub keeps 6 to 12 mesh peers per topic);
+// the rest is room for peers that dial it. It does not grow with the
+// network: a node's cost should not either.
+const DefaultMaxPeers = 32
+
+// MinMaxPeers is the least MaxPeers: below it a node cannot keep a gossip
+// mesh and room for the peers that dial it.
+const MinMaxPeers = 8
 
 // Validate checks every field and returns the first invalid one as a
 // *FieldError.
@@ -50,8 +65,14 @@ func (c P2PConfig) Validate() error {
 	if _, err := c.BlockedPeerIDs(); err != nil {
 		return err
 	}
-	_, err := c.AllowedPeerIDs()
-	return err
+	if _, err := c.AllowedPeerIDs(); err != nil {
+		return err
+	}
+	if c.MaxPeers != 0 && c.MaxPeers < MinMaxPeers {
+		return fieldErr("p2p.max_peers", strconv.Itoa(c.MaxPeers),
+			fmt.Sprintf("0 (the default, %d) or at least %d", DefaultMaxPeers, MinMaxPeers), nil)
+	}
+	return nil
 }
 
 // ListenMultiaddrs parses ListenAddress: IP addresses with TCP or QUIC,

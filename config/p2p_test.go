@@ -32,6 +32,8 @@ func TestP2PConfigRejects(t *testing.T) {
 		}, "p2p.seeds[1]", "no /p2p/<peer ID> part"},
 		{"invalid blocked peer", func(c *config.P2PConfig) { c.BlockedPeers = []string{"12D3KooWnotapeer"} }, "p2p.blocked_peers[0]", ""},
 		{"invalid allowed peer", func(c *config.P2PConfig) { c.AllowedPeers = []string{id.String(), "/ip4/1.2.3.4"} }, "p2p.allowed_peers[1]", ""},
+		{"too few max peers", func(c *config.P2PConfig) { c.MaxPeers = 4 }, "p2p.max_peers", "at least 8"},
+		{"negative max peers", func(c *config.P2PConfig) { c.MaxPeers = -1 }, "p2p.max_peers", "0 (the default, 32)"},
 		{"malformed listen address", func(c *config.P2PConfig) { c.ListenAddress = []string{"/ip4/127.0.0.1/tcp/x"} }, "p2p.listen_address[0]", ""},
 		{"no listen address", func(c *config.P2PConfig) { c.ListenAddress = nil }, "p2p.listen_address", "no address given"},
 		{"unsupported transport", func(c *config.P2PConfig) {

@@ -19,6 +19,8 @@ import (
 	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
 	"github.com/libp2p/go-libp2p/p2p/net/conngater"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/headersync/headersync/config"
 )
 
 // Config is what a Client is built from: values already parsed and
@@ -32,6 +34,25 @@ type Config struct {
 	// Blocked peers are never dialled nor accepted; a non-empty Allowed
 	// admits only the peers it lists and wins over Blocked.
 	Blocked, Allowed []peer.ID
+	// MaxPeers bounds the node's connections (0: DefaultMaxPeers): the
+	// connection manager trims back to three quarters of it when more are
+	// open, and discovery dials only while fewer than DiscoveryTarget are.
+	MaxPeers int
+}
+
+// DefaultMaxPeers and MinMaxPeers are config's (p2p.max_peers).
+const (
+	DefaultMaxPeers = config.DefaultMaxPeers
+	MinMaxPeers     = config.MinMaxPeers
+)
+
+// DiscoveryTarget is how many connections discovery aims for: it looks
+// peers up and dials them only while the node has fewer. A line of seeds
+// gives each node two links; discovery adds random ones up to this many,
+// so that the network is well connected without every node dialling every
+// other (whose cost grows with the size of the network).
+func DiscoveryTarget(maxPeers int) int {
+	return max(MinMaxPeers, maxPeers/4)
 }
 
 // Client is the node's libp2p client: one host, one gossipsub router and one
@@ -39,16 +60,17 @@ type Config struct {
 // repository's lifecycle contract (README, "Lifecycle"): Start creates the
 // host and starts the loops, which run until Stop.
 type Client struct {
-	logger  *slog.Logger
-	key     crypto.PrivKey
-	id      peer.ID
-	chainID string
-	ds      datastore.Batching
-	listen  []ma.Multiaddr
-	seeds   []peer.AddrInfo // the seeds to dial: not ourselves, not gated
-	gated   []peer.AddrInfo // seeds the gating rules refuse, reported at Start
-	gater   *gater
-	bans    *banList
+	logger   *slog.Logger
+	key      crypto.PrivKey
+	id       peer.ID
+	chainID  string
+	ds       datastore.Batching
+	listen   []ma.Multiaddr
+	maxPeers int             // bound on connections (Config.MaxPeers)
+	seeds    []peer.AddrInfo // the seeds to dial: not ourselves, not gated
+	gated    []peer.AddrInfo // seeds the gating rules refuse, reported at Start
+	gater    *gater
+	bans     *banList
 
 	topicScores map[string]*pubsub.TopicScoreParams // gossipsub scoring, if set
 	scores      scores                              // the latest gossipsub scores
@@ -102,6 +124,13 @@ func New(cfg Config, key crypto.PrivKey, chainID string, ds datastore.Batching, 
 	if len(cfg.Listen) == 0 {
 		return nil, errors.New("new p2p client: no listen address")
 	}
+	maxPeers := cfg.MaxPeers
+	if maxPeers == 0 {
+		maxPeers = DefaultMaxPeers
+	}
+	if maxPeers < MinMaxPeers {
+		return nil, fmt.Errorf("new p2p client: max peers %d; expected at least %d", cfg.MaxPeers, MinMaxPeers)
+	}
 	basic, err := conngater.NewBasicConnectionGater(nil) // bans live in memory, bounded by banList
 	if err != nil {
 		return nil, fmt.Errorf("new p2p client: create connection gater: %w", err)
@@ -126,6 +155,7 @@ func New(cfg Config, key crypto.PrivKey, chainID string, ds datastore.Batching, 
 		chainID:       chainID,
 		ds:            ds,
 		listen:        slices.Clone(cfg.Listen),
+		maxPeers:      maxPeers,
 		seeds:         dial,
 		gated:         gated,
 		gater:         &gater{rules: rules, bans: basic},
@@ -153,7 +183,7 @@ func (c *Client) Start(ctx context.Context) error {
 		return fmt.Errorf("start p2p client: %w", err)
 	}
 
-	h, err := newHost(c.key, c.listen, c.gater)
+	h, err := newHost(c.key, c.listen, c.gater, c.maxPeers)
 	if err != nil {
 		return fmt.Errorf("start libp2p host: %w", err)
 	}

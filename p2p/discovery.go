@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -38,6 +39,11 @@ const (
 	// emptyTablePoll is how often the loops look again while the routing
 	// table is empty: a DHT query then fails at once, and checking is free.
 	emptyTablePoll = time.Second
+	// dhtBucketSize is the DHT's k (default 20): the peers a lookup
+	// returns and a provider record is stored on; dhtConcurrency its alpha
+	// (default 10), the queries a lookup has in flight.
+	dhtBucketSize  = 8
+	dhtConcurrency = 3
 	// dhtDatastorePrefix keeps the DHT's records apart from the rest of the
 	// node's datastore.
 	dhtDatastorePrefix = "/p2p/dht"
@@ -76,6 +82,16 @@ func newDHT(h host.Host, ds datastore.Batching, chainID string, seeds []peer.Add
 	if len(seeds) > 0 {
 		opts = append(opts, dht.BootstrapPeers(seeds...))
 	}
+	// The DHT only lets the nodes of one chain find each other. Its
+	// defaults suit the public IPFS network and cost a node in proportion
+	// to the size of the network (docs/performance.md, issue 15): a routing
+	// table refresh at start and every 10 minutes that looks up a random
+	// key per bucket, each lookup dialling up to 20 peers, 10 at a time.
+	// Here the lookups discovery needs (when a node has fewer than
+	// DiscoveryTarget connections) and the advertisement keep the table
+	// filled; buckets of 8 and 3 lookups in flight dial fewer peers per
+	// lookup.
+	opts = append(opts, dht.DisableAutoRefresh(), dht.BucketSize(dhtBucketSize), dht.Concurrency(dhtConcurrency))
 	if ds != nil {
 		opts = append(opts, dht.Datastore(namespace.Wrap(ds, datastore.NewKey(dhtDatastorePrefix))))
 	}
@@ -129,8 +145,13 @@ func (c *Client) runFind(ctx context.Context, h host.Host, kad *dht.IpfsDHT, rd 
 }
 
 // findAndConnect runs one lookup and dials the peers found that are not
-// connected yet and that the gater admits.
+// connected yet and that the gater admits, as many as the node lacks of
+// DiscoveryTarget connections; none, and no lookup, when it has them.
 func (c *Client) findAndConnect(ctx context.Context, h host.Host, d discovery.Discoverer) {
+	want := DiscoveryTarget(c.maxPeers) - len(h.Network().Peers())
+	if want <= 0 {
+		return
+	}
 	ns := discoveryNamespace(c.chainID)
 	findCtx, cancel := context.WithTimeout(ctx, findTimeout)
 	defer cancel()
@@ -139,15 +160,22 @@ func (c *Client) findAndConnect(ctx context.Context, h host.Host, d discovery.Di
 		c.logger.Debug("find peers failed", "namespace", ns, "err", err)
 		return
 	}
+	// In random order, so that the nodes that answer first are not dialled
+	// by everyone.
+	rand.Shuffle(len(found), func(i, j int) { found[i], found[j] = found[j], found[i] })
 	var dials sync.WaitGroup
 	for _, ai := range found {
 		if ai.ID == h.ID() || h.Network().Connectedness(ai.ID) == network.Connected {
 			continue
 		}
+		if want == 0 {
+			break
+		}
 		if !c.gater.permits(ai.ID) {
 			c.logger.Debug("not connecting to discovered peer: gated", "peer", ai.ID)
 			continue
 		}
+		want--
 		dials.Go(func() {
 			dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
 			defer cancel()

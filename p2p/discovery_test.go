@@ -123,3 +123,48 @@ func TestFindAndConnectDialsAdmittedPeers(t *testing.T) {
 	assert.False(t, connected(n, x), "a blocked peer is not dialled")
 	assert.Equal(t, 1, rec.count(slog.LevelInfo, "connected to discovered peer"), rec.dump())
 }
+
+// Discovery dials only as many peers as the node lacks of its target, and
+// does not even look peers up once it has them: a node's discovery cost
+// does not grow with the network.
+func TestFindAndConnectStopsAtTheTarget(t *testing.T) {
+	cfg := loopbackConfig()
+	cfg.MaxPeers = 8 // target 8
+	n := startClient(t, cfg, nil, nil)
+	var others []*Client
+	var found []peer.AddrInfo
+	for i := 0; i < 10; i++ {
+		o := startClient(t, loopbackConfig(), nil, nil)
+		others = append(others, o)
+		found = append(found, addrInfo(o))
+	}
+	d := staticDiscoverer{peers: found, ns: make(chan string, 1)}
+	n.findAndConnect(context.Background(), n.Host(), d)
+	require.Equal(t, discoveryNamespace(testChainID), <-d.ns)
+	dialled := 0
+	for _, o := range others {
+		if connected(n, o) {
+			dialled++
+		}
+	}
+	require.Equal(t, DiscoveryTarget(8), dialled, "dials up to the target, not every peer found")
+
+	// At the target: no lookup at all.
+	n.findAndConnect(context.Background(), n.Host(), d)
+	select {
+	case ns := <-d.ns:
+		t.Fatalf("looked up %s with %d connections", ns, len(n.Host().Network().Peers()))
+	default:
+	}
+}
+
+// A bound below what a gossip mesh needs is refused.
+func TestMaxPeersTooLow(t *testing.T) {
+	key, _ := newIdentity(t)
+	cfg := loopbackConfig()
+	parsed, err := parseConfig(cfg)
+	require.NoError(t, err)
+	parsed.MaxPeers = 4
+	_, err = New(parsed, key, testChainID, newTestDatastore(), testLogger(t))
+	require.ErrorContains(t, err, "max peers 4; expected at least 8")
+}

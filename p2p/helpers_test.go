@@ -229,5 +229,5 @@ func parseConfig(cfg config.P2PConfig) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	return Config{Listen: listen, Seeds: seeds, Blocked: blocked, Allowed: allowed}, nil
+	return Config{Listen: listen, Seeds: seeds, Blocked: blocked, Allowed: allowed, MaxPeers: cfg.MaxPeers}, nil
 }

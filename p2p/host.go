@@ -18,15 +18,14 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
-// Connection manager watermarks. A header-sync network is small; these leave
-// room for every node of a devnet or testnet while trimming a flood of
-// inbound connections. New connections are safe from trimming for a minute so
-// that discovery and the exchange get to use them.
-const (
-	connLowWater    = 64
-	connHighWater   = 128
-	connGracePeriod = time.Minute
-)
+// The connection manager trims a node's connections back to three quarters
+// of maxPeers (its low watermark) once more than maxPeers (the high one) are
+// open; seeds are protected. New connections are safe from trimming for a
+// minute so that discovery and the exchange get to use them.
+const connGracePeriod = time.Minute
+
+// connLowWater is the connection manager's low watermark for maxPeers.
+func connLowWater(maxPeers int) int { return maxPeers * 3 / 4 }
 
 // userAgent tells peers (via identify) what software they talk to.
 const userAgent = "headersync"
@@ -34,7 +33,7 @@ const userAgent = "headersync"
 // newHost builds the libp2p host. Only TCP and QUIC are enabled, and nothing
 // that contacts peers on its own (relay, NAT port mapping, hole punching,
 // mDNS) is, so the node talks only to peers it dials or that dial it.
-func newHost(key crypto.PrivKey, listen []ma.Multiaddr, g *gater) (host.Host, error) {
+func newHost(key crypto.PrivKey, listen []ma.Multiaddr, g *gater, maxPeers int) (host.Host, error) {
 	// The peerstore, resource manager and connection manager are built here,
 	// not by libp2p, so that they can be closed when libp2p.New fails (for
 	// example on a port in use): libp2p leaves them running in that case.
@@ -48,7 +47,7 @@ func newHost(key crypto.PrivKey, listen []ma.Multiaddr, g *gater) (host.Host, er
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("create resource manager: %w", err), ps.Close())
 	}
-	cm, err := connmgr.NewConnManager(connLowWater, connHighWater, connmgr.WithGracePeriod(connGracePeriod))
+	cm, err := connmgr.NewConnManager(connLowWater(maxPeers), maxPeers, connmgr.WithGracePeriod(connGracePeriod))
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("create connection manager: %w", err), rm.Close(), ps.Close())
 	}

@@ -108,7 +108,7 @@ gossip nodes=K block_time=D p50_ms=<..> p99_ms=<..> max_ms=<..> missed=<count>`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := firstError(
 				intAtLeast("nodes", o.Nodes, 2),
-				intAtMost("nodes", o.Nodes, maxDevnetNodes),
+				intAtMost("nodes", o.Nodes, maxBenchNodes),
 				durationPositive("block-time", o.BlockTime),
 				intAtLeast("blocks", o.Blocks, 1),
 				logLevelFlag(logLevel),
@@ -192,3 +192,7 @@ join headers=N retain=R rtt_ms=<D> head_ms=<until the node's head is the network
 	fs.StringVar(&logLevel, "log.level", "error", "log level of the nodes")
 	return cmd
 }
+
+// maxBenchNodes bounds the nodes of one gossip benchmark, all in this
+// process.
+const maxBenchNodes = 500

@@ -58,6 +58,7 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"start", "--home", home, "--retain-headers", "100"}, `invalid retain_headers "100"; expected 0 on a sequencer: a sequencer keeps its whole chain`},
 		// No config key holds a negative window: the flag is refused by name.
 		{[]string{"start", "--home", lightHome, "--retain-headers", "-1"}, `invalid --retain-headers "-1"; expected 0 (keep every header) or how many headers to keep`},
+		{[]string{"start", "--home", lightHome, "--p2p.max-peers", "4"}, `invalid p2p.max_peers "4"; expected 0 (the default, 32) or at least 8`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var out, errOut bytes.Buffer

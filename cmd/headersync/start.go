@@ -28,6 +28,7 @@ type startFlags struct {
 	seeds        []string
 	blocked      []string
 	allowed      []string
+	maxPeers     int
 	blockTime    time.Duration
 	trustedHash  string
 	syncFrom     string
@@ -44,6 +45,7 @@ func (f *startFlags) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&f.seeds, "p2p.seeds", nil, "seed multiaddrs with /p2p/<id>, comma-separated")
 	fs.StringSliceVar(&f.blocked, "p2p.blocked-peers", nil, "peer IDs never to connect to, comma-separated")
 	fs.StringSliceVar(&f.allowed, "p2p.allowed-peers", nil, "if set, the only peer IDs to connect to, comma-separated")
+	fs.IntVar(&f.maxPeers, "p2p.max-peers", 0, "most connections to keep (0: the default, 32; at least 8)")
 	fs.DurationVar(&f.blockTime, "block-time", 0, "the sequencer's block interval, e.g. 1s")
 	fs.StringVar(&f.trustedHash, "trusted-hash", "", "hash (hex) of the first header to trust instead of genesis; wins over --sync-from")
 	fs.StringVar(&f.syncFrom, "sync-from", "", "where a node with an empty store begins: genesis (every header from the first) or head (the network head, then backwards)")
@@ -70,6 +72,9 @@ func (f *startFlags) apply(cfg *config.NodeConfig) error {
 	}
 	if changed("p2p.allowed-peers") {
 		cfg.P2P.AllowedPeers = f.allowed
+	}
+	if changed("p2p.max-peers") {
+		cfg.P2P.MaxPeers = f.maxPeers
 	}
 	if changed("block-time") {
 		cfg.BlockTime = config.Duration(f.blockTime)

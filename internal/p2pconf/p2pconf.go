@@ -27,5 +27,5 @@ func Parse(cfg config.P2PConfig) (p2p.Config, error) {
 	if err != nil {
 		return p2p.Config{}, err
 	}
-	return p2p.Config{Listen: listen, Seeds: seeds, Blocked: blocked, Allowed: allowed}, nil
+	return p2p.Config{Listen: listen, Seeds: seeds, Blocked: blocked, Allowed: allowed, MaxPeers: cfg.MaxPeers}, nil
 }
