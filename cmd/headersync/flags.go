@@ -63,6 +63,15 @@ func retainFlag(flag string, v int64) error {
 	return nil
 }
 
+// fractionBelowOne checks a fraction of a whole that must leave some of it:
+// 0 <= v < 1 (NaN, which pflag parses, is refused too).
+func fractionBelowOne(flag string, v float64) error {
+	if !(v >= 0 && v < 1) {
+		return &config.FieldError{Field: "--" + flag, Value: strconv.FormatFloat(v, 'g', -1, 64), Expected: "a fraction from 0 to below 1, e.g. 0.2"}
+	}
+	return nil
+}
+
 func oneOf(flag, v string, valid ...string) error {
 	for _, ok := range valid {
 		if v == ok {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -36,6 +38,13 @@ func TestFlagValidation(t *testing.T) {
 		{[]string{"bench", "gossip", "--nodes", "1"}, `invalid --nodes "1"; expected at least 2`},
 		{[]string{"bench", "gossip", "--block-time", "0s"}, `invalid --block-time "0s"; expected a positive duration`},
 		{[]string{"bench", "gossip", "--blocks", "0"}, `invalid --blocks "0"; expected at least 1`},
+		{[]string{"bench", "gossip", "--nodes", "501"}, `invalid --nodes "501"; expected at most 500`},
+		{[]string{"bench", "gossip", "--topology", "ring"}, `invalid --topology "ring"; expected line, star or random`},
+		{[]string{"bench", "gossip", "--topology", ""}, `invalid --topology ""; expected line, star or random`},
+		{[]string{"bench", "gossip", "--churn", "1"}, `invalid --churn "1"; expected a fraction from 0 to below 1, e.g. 0.2`},
+		{[]string{"bench", "gossip", "--churn", "-0.1"}, `invalid --churn "-0.1"; expected a fraction from 0 to below 1`},
+		{[]string{"bench", "gossip", "--churn", "NaN"}, `invalid --churn "NaN"; expected a fraction from 0 to below 1`},
+		{[]string{"bench", "gossip", "--log.level", "loud"}, `invalid --log.level "loud"; expected debug, info, warn or error`},
 		{[]string{"devnet", "--block-time", "0s"}, `invalid --block-time "0s"; expected a duration between 1ms and 1h`},
 		{[]string{"devnet", "--block-time", "-1s"}, `invalid --block-time "-1s"`},
 		{[]string{"devnet", "--duration", "-1s"}, `invalid --duration "-1s"; expected 0 (until Ctrl-C) or a positive duration`},
@@ -112,4 +121,21 @@ func TestFlagsOverrideSyncFromAndRetainHeaders(t *testing.T) {
 			require.NoError(t, cfg.Validate())
 		})
 	}
+}
+
+// bench gossip's flags reach the benchmark: its last line names the
+// topology and churn asked for, and --cpuprofile writes a profile.
+func TestBenchGossipFlags(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("bench gossip measures the process on Linux only")
+	}
+	profile := filepath.Join(t.TempDir(), "cpu.prof")
+	var out, errOut bytes.Buffer
+	code := run([]string{"bench", "gossip", "--nodes", "4", "--topology", "star", "--churn", "0.34", "--seed", "3",
+		"--block-time", "50ms", "--blocks", "12", "--cpuprofile", profile}, &out, &errOut)
+	require.Equal(t, 0, code, "stderr: %s", errOut.String())
+	require.Regexp(t, `^gossip nodes=4 topology=star churn=0.34 block_time=50ms p50_ms=\d+\.\d\d p99_ms=\d+\.\d\d max_ms=\d+\.\d\d missed=\d+ cpu_cores=\d+\.\d\d rss_mb_per_node=\d+\.\d\n$`, out.String())
+	fi, err := os.Stat(profile)
+	require.NoError(t, err)
+	require.Positive(t, fi.Size(), "a CPU profile of the publishing phase")
 }

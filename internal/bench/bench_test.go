@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -54,6 +56,8 @@ func BenchmarkGossip(b *testing.B) {
 	b.ReportMetric(float64(last.P50)/float64(time.Millisecond), "p50_ms")
 	b.ReportMetric(float64(last.P99)/float64(time.Millisecond), "p99_ms")
 	b.ReportMetric(float64(last.Missed), "missed")
+	b.ReportMetric(last.CPUCores, "cpu_cores")
+	b.ReportMetric(last.RSSMiBPerNode(), "rss_MiB_per_node")
 	b.Log(last)
 }
 
@@ -156,14 +160,73 @@ func TestFormatRTTs(t *testing.T) {
 	require.Equal(t, "20,100,0.5", formatRTTs([]time.Duration{20 * time.Millisecond, 100 * time.Millisecond, 500 * time.Microsecond}))
 }
 
+// Every topology, and churn, works end to end on a few nodes, and the
+// line keeps the format scripts parse.
 func TestGossipSmoke(t *testing.T) {
-	res, err := Gossip(context.Background(), GossipOptions{Nodes: 3, BlockTime: 50 * time.Millisecond, Blocks: 10})
-	require.NoError(t, err)
-	require.Zero(t, res.Missed)
-	require.Positive(t, res.Max)
-	require.LessOrEqual(t, res.P50, res.P99)
-	require.LessOrEqual(t, res.P99, res.Max)
-	require.Regexp(t, `^gossip nodes=3 block_time=50ms p50_ms=\d+\.\d\d p99_ms=\d+\.\d\d max_ms=\d+\.\d\d missed=0$`, res.String())
+	requireProcStats(t)
+	for _, tc := range []struct {
+		name string
+		o    GossipOptions
+		line string
+	}{
+		{"line by default", GossipOptions{Nodes: 3, BlockTime: 50 * time.Millisecond, Blocks: 10}, `^gossip nodes=3 topology=line churn=0 block_time=50ms `},
+		{"star", GossipOptions{Nodes: 4, BlockTime: 50 * time.Millisecond, Blocks: 10, Topology: TopologyStar}, `^gossip nodes=4 topology=star churn=0 block_time=50ms `},
+		{"random", GossipOptions{Nodes: 5, BlockTime: 50 * time.Millisecond, Blocks: 10, Topology: TopologyRandom, Seed: 7}, `^gossip nodes=5 topology=random churn=0 block_time=50ms `},
+		// Two of the four nodes replaced, at a third and two thirds of 1 s.
+		{"random with churn", GossipOptions{Nodes: 5, BlockTime: 50 * time.Millisecond, Blocks: 20, Topology: TopologyRandom, Churn: 0.5}, `^gossip nodes=5 topology=random churn=0.5 block_time=50ms `},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var profile bytes.Buffer
+			tc.o.CPUProfile = &profile
+			res, err := Gossip(context.Background(), tc.o)
+			require.NoError(t, err)
+			t.Log(res)
+			require.Zero(t, res.Missed, "%s", res)
+			require.Positive(t, res.Max)
+			require.LessOrEqual(t, res.P50, res.P99)
+			require.LessOrEqual(t, res.P99, res.Max)
+			require.Positive(t, res.CPUCores)
+			require.Positive(t, res.RSSMiB)
+			require.Positive(t, profile.Len(), "a CPU profile of the publishing phase")
+			require.Regexp(t, tc.line+`p50_ms=\d+\.\d\d p99_ms=\d+\.\d\d max_ms=\d+\.\d\d missed=0 cpu_cores=\d+\.\d\d rss_mb_per_node=\d+\.\d$`, res.String())
+
+			replaced := churnCount(tc.o.Nodes-1, tc.o.Churn)
+			require.Len(t, res.PerNode, tc.o.Nodes-1+replaced)
+			var stopped, fresh int
+			for i, n := range res.PerNode {
+				require.Zero(t, n.Missed, "node %d", i+1)
+				switch {
+				case n.Stopped:
+					stopped++
+				case n.Fresh:
+					fresh++
+					require.GreaterOrEqual(t, i, tc.o.Nodes-1, "fresh nodes come last")
+					require.Positive(t, n.Counted, "fresh node %d joined a third of the phase before its end, and counts", i+1)
+				default:
+					require.Equal(t, tc.o.Blocks, n.Counted, "node %d ran the whole phase", i+1)
+				}
+			}
+			require.Equal(t, replaced, stopped)
+			require.Equal(t, replaced, fresh)
+		})
+	}
+}
+
+// Options the benchmark cannot run are refused before anything starts.
+func TestGossipOptionsValidation(t *testing.T) {
+	for _, tc := range []struct {
+		o    GossipOptions
+		want string
+	}{
+		{GossipOptions{Nodes: 1}, "expected at least 2 nodes"},
+		{GossipOptions{Topology: "ring"}, `topology "ring": expected line, star or random`},
+		{GossipOptions{Churn: 1}, "churn 1: expected a fraction from 0 to below 1"},
+		{GossipOptions{Churn: -0.1}, "churn -0.1: expected"},
+		{GossipOptions{Churn: math.NaN()}, "churn NaN: expected"},
+	} {
+		_, err := Gossip(context.Background(), tc.o)
+		require.ErrorContains(t, err, tc.want)
+	}
 }
 
 func TestPercentiles(t *testing.T) {

@@ -1,7 +1,8 @@
 // Package bench holds the whole-system benchmarks behind `headersync bench`
 // and the Go benchmarks of the same name: how fast a fresh node catches up
-// with a long chain, and how late gossip brings each new header. Each
-// reports its figures next to the physical limit measured in the same run.
+// with a long chain, and how late gossip brings each new header (and what a
+// network of nodes costs the process). Each reports its figures next to the
+// physical limit measured in the same run.
 package bench
 
 import (

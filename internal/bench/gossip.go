@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"math/rand/v2"
+	"runtime/pprof"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/headersync/headersync/internal/chaingen"
 	"github.com/headersync/headersync/p2psync"
-	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
 )
 
@@ -20,32 +23,60 @@ type GossipOptions struct {
 	Nodes     int           // including the sequencer; default 10
 	BlockTime time.Duration // between published headers; default 100ms
 	Blocks    int           // headers measured; default 100
-	Logger    *slog.Logger
+	// Topology is who seeds each node: TopologyLine (the default),
+	// TopologyStar or TopologyRandom.
+	Topology string
+	// Churn is the fraction of the non-sequencer nodes (rounded) stopped
+	// during the publishing phase, at even intervals, each replaced by a
+	// fresh node seeded by a random live one; 0 <= Churn < 1.
+	Churn float64
+	// Seed seeds every random choice (random seeds, which nodes churn,
+	// the fresh nodes' seeds): the same seed makes the same choices.
+	Seed uint64
+	// CPUProfile, if set, receives a CPU profile of the publishing phase.
+	CPUProfile io.Writer
+	Logger     *slog.Logger
 }
 
 // GossipResult are the delays from publish to arrival in a node's store,
-// over every (node, header) pair.
+// over every (node, header) pair counted (see NodeTally), and what the
+// process spent during the publishing phase.
 type GossipResult struct {
 	Nodes         int
+	Topology      string
+	Churn         float64
 	BlockTime     time.Duration
 	P50, P99, Max time.Duration
-	Missed        int // pairs that never arrived
+	Missed        int // counted pairs that never arrived
+	// CPUCores is the process's CPU time (user and system) over the wall
+	// time of the publishing phase; RSSMiB its resident memory at the end.
+	CPUCores float64
+	RSSMiB   float64
+	// PerNode has one tally per node that ran, sequencer excluded, in
+	// start order: the nodes started first, then the fresh ones.
+	PerNode []NodeTally
 }
+
+// RSSMiBPerNode is the process's resident memory over the nodes.
+func (r GossipResult) RSSMiBPerNode() float64 { return r.RSSMiB / float64(r.Nodes) }
 
 func (r GossipResult) String() string {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
-	return fmt.Sprintf("gossip nodes=%d block_time=%s p50_ms=%s p99_ms=%s max_ms=%s missed=%d",
-		r.Nodes, r.BlockTime, ms(r.P50), ms(r.P99), ms(r.Max), r.Missed)
+	return fmt.Sprintf("gossip nodes=%d topology=%s churn=%s block_time=%s p50_ms=%s p99_ms=%s max_ms=%s missed=%d cpu_cores=%.2f rss_mb_per_node=%.1f",
+		r.Nodes, r.Topology, strconv.FormatFloat(r.Churn, 'g', -1, 64), r.BlockTime, ms(r.P50), ms(r.P99), ms(r.Max), r.Missed,
+		r.CPUCores, r.RSSMiBPerNode())
 }
 
-// warmup headers are published, and must reach every node, before any
-// delay is measured: they let the gossip mesh form and the nodes initialise.
+// warmup headers are published, one block time apart, and must reach every
+// node before any delay is measured: they let the gossip mesh form and the
+// nodes initialise. Published in a burst, as they once were, they left the
+// nodes in a state where the first measured header arrived one block time
+// late, on every node, at 50 ms blocks (not at 100 ms): a start-up effect
+// that put p99 at the block time whenever one header in a hundred was
+// measured per node.
 const warmup = 5
 
-// Gossip starts a sequencer and o.Nodes-1 nodes on 127.0.0.1 in a line
-// (each seeded by the one before), publishes o.Blocks headers one block time
-// apart and records when each reaches each node's store.
-func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
+func (o *GossipOptions) defaults() error {
 	if o.Nodes == 0 {
 		o.Nodes = 10
 	}
@@ -55,63 +86,73 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 	if o.Blocks == 0 {
 		o.Blocks = 100
 	}
+	if o.Topology == "" {
+		o.Topology = TopologyLine
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Nodes < 2 || o.Blocks < 1 || o.BlockTime <= 0 {
-		return GossipResult{}, fmt.Errorf("nodes %d, blocks %d, block time %s: expected at least 2 nodes, 1 block and a positive block time", o.Nodes, o.Blocks, o.BlockTime)
+	switch {
+	case o.Nodes < 2 || o.Blocks < 1 || o.BlockTime <= 0:
+		return fmt.Errorf("nodes %d, blocks %d, block time %s: expected at least 2 nodes, 1 block and a positive block time", o.Nodes, o.Blocks, o.BlockTime)
+	case !slices.Contains(Topologies, o.Topology):
+		return fmt.Errorf("topology %q: expected line, star or random", o.Topology)
+	case !(o.Churn >= 0 && o.Churn < 1): // NaN too
+		return fmt.Errorf("churn %v: expected a fraction from 0 to below 1", o.Churn)
 	}
-	res := GossipResult{Nodes: o.Nodes, BlockTime: o.BlockTime}
+	return nil
+}
+
+// Gossip starts a sequencer and o.Nodes-1 nodes on 127.0.0.1, each seeded
+// as o.Topology says, publishes o.Blocks headers one block time apart
+// (replacing nodes as o.Churn says) and records when each reaches each
+// node's store. It measures the process's CPU time and resident memory
+// from getrusage and /proc, so it runs on Linux only.
+func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
+	if err := o.defaults(); err != nil {
+		return GossipResult{}, err
+	}
+	res := GossipResult{Nodes: o.Nodes, Topology: o.Topology, Churn: o.Churn, BlockTime: o.BlockTime}
+	// Fail before starting anything where the figures cannot be had.
+	if _, err := processCPUTime(); err != nil {
+		return res, err
+	}
+	if _, err := processRSS(); err != nil {
+		return res, err
+	}
+	rng := rand.New(rand.NewPCG(o.Seed, 0))
 
 	gen, err := chaingen.New(benchChainID, 0, chaingen.Options{Start: time.Now()})
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("chain generator: %w", err)
 	}
-	var stops []func() error
+	// all holds the nodes started before the publishing phase, in start
+	// order, the sequencer first; churn's fresh nodes are churn.fresh.
+	var all []*gossipNode
 	defer func() {
-		for i := len(stops) - 1; i >= 0; i-- {
-			_ = stops[i]() // teardown of a finished benchmark
+		for i := len(all) - 1; i >= 0; i-- {
+			_ = all[i].stop() // teardown of a finished benchmark
 		}
 	}()
-	var (
-		services []*p2psync.Service[*types.SignedHeader]
-		seq      *p2psync.Sequencer[*types.SignedHeader]
-		prevAddr []string
-	)
 	for i := 0; i < o.Nodes; i++ {
-		client, err := startClient(ctx, prevAddr, o.Logger, false)
-		if err != nil {
-			return res, err
-		}
-		stops = append(stops, func() error { return client.Stop(context.Background()) })
-		cfg := p2psync.Config{Kind: p2psync.Headers, Genesis: gen.Genesis, BlockTime: o.BlockTime, Logger: o.Logger}
-		ds := store.Memory()
-		stops = append(stops, ds.Close)
-		var svc *p2psync.Service[*types.SignedHeader]
-		if i == 0 {
-			seq, err = p2psync.NewSequencer[*types.SignedHeader](cfg, client, ds)
-			if seq != nil {
-				svc = seq.Service
+		var seeds []string
+		if i > 0 {
+			for _, s := range seedsFor(o.Topology, i, rng) {
+				seeds = append(seeds, all[s].addr)
 			}
-		} else {
-			svc, err = p2psync.New[*types.SignedHeader](cfg, client, ds)
 		}
+		n, err := startGossipNode(ctx, gen, o, seeds, i == 0)
 		if err != nil {
-			return res, err
+			return res, fmt.Errorf("start node %d: %w", i, err)
 		}
-		if err := svc.Start(ctx); err != nil {
-			return res, err
-		}
-		stops = append(stops, func() error { return svc.Stop(context.Background()) })
-		services = append(services, svc)
-		prevAddr = []string{client.Addrs()[0].String()}
+		all = append(all, n)
 	}
-	nodes := services[1:]
+	seq := all[0].seq
 
 	// publish signs a header stamped now, as a sequencer does, and times
 	// the publish from after the signing.
 	var head *types.SignedHeader
-	publish := func() (uint64, time.Time, error) {
+	publish := func() (time.Time, error) {
 		data := types.Data{}
 		var h types.Header
 		if head == nil {
@@ -121,7 +162,7 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 		}
 		sh, err := gen.Signer.Sign(h)
 		if err != nil {
-			return 0, time.Time{}, err
+			return time.Time{}, fmt.Errorf("sign header %d: %w", h.Height, err)
 		}
 		head = sh
 		at := time.Now()
@@ -129,58 +170,102 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 		if errors.Is(err, p2psync.ErrBroadcastFailed) {
 			err = nil // stored: peers fetch it; the delay shows it
 		}
-		return sh.Height(), at, err
+		if err != nil {
+			return at, fmt.Errorf("publish header %d: %w", sh.Height(), err)
+		}
+		return at, nil
+	}
+	tick := time.NewTicker(o.BlockTime)
+	defer tick.Stop()
+	next := func() error {
+		select {
+		case <-tick.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	for i := 0; i < warmup; i++ {
-		if _, _, err := publish(); err != nil {
+		if err := next(); err != nil {
 			return res, err
+		}
+		if _, err := publish(); err != nil {
+			return res, fmt.Errorf("warm-up: %w", err)
 		}
 	}
 	warmCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	for _, n := range nodes {
-		if _, err := n.WaitHeight(warmCtx, warmup); err != nil {
-			return res, fmt.Errorf("warm-up: a node never reached height %d: %w", warmup, err)
+	for i, n := range all[1:] {
+		if _, err := n.svc.WaitHeight(warmCtx, warmup); err != nil {
+			return res, fmt.Errorf("warm-up: node %d never reached height %d: %w", i+1, warmup, err)
 		}
 	}
 
-	// Record arrivals, one goroutine per node walking the heights in order.
+	// Record arrivals, one walk per node.
 	first, last := uint64(warmup+1), uint64(warmup+o.Blocks)
-	arrivals := make([][]time.Time, len(nodes))
 	waitCtx, stopWaiting := context.WithCancel(ctx)
 	defer stopWaiting()
-	var wg sync.WaitGroup
-	for i, n := range nodes {
-		arrivals[i] = make([]time.Time, o.Blocks)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for h := first; h <= last; h++ {
-				if _, err := n.WaitHeight(waitCtx, h); err != nil {
-					return
-				}
-				arrivals[i][h-first] = time.Now()
-			}
-		}()
+	var walks sync.WaitGroup
+	for _, n := range all[1:] {
+		n.walk(waitCtx, first, last, &walks)
 	}
 
+	// The publishing phase: sampled for CPU time, and profiled.
+	cpuBefore, err := processCPUTime()
+	if err != nil {
+		return res, err
+	}
+	if o.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(o.CPUProfile); err != nil {
+			return res, fmt.Errorf("cpu profile: %w", err)
+		}
+	}
+	profiling := o.CPUProfile != nil
+	defer func() {
+		if profiling {
+			pprof.StopCPUProfile()
+		}
+	}()
+	start := time.Now()
+	tick.Reset(o.BlockTime) // the first measured header one block time from start
+	churn := startChurn(ctx, gen, o, rng, start, all, func(n *gossipNode) { n.walk(waitCtx, first, last, &walks) })
+	defer func() { _ = churn.stop() }() // teardown, before that of the nodes started first
+
 	published := make([]time.Time, o.Blocks)
-	t := time.NewTicker(o.BlockTime)
 	for i := 0; i < o.Blocks; i++ {
-		<-t.C
-		_, at, err := publish()
+		if err := next(); err != nil {
+			return res, err
+		}
+		at, err := publish()
 		if err != nil {
-			t.Stop()
 			return res, err
 		}
 		published[i] = at
 	}
-	t.Stop()
+	tick.Stop()
+	if err := churn.wait(); err != nil {
+		return res, err
+	}
+	cpuAfter, err := processCPUTime()
+	if err != nil {
+		return res, err
+	}
+	wall := time.Since(start)
+	rss, err := processRSS()
+	if err != nil {
+		return res, err
+	}
+	if profiling {
+		pprof.StopCPUProfile()
+		profiling = false
+	}
+	res.CPUCores = float64(cpuAfter-cpuBefore) / float64(wall)
+	res.RSSMiB = float64(rss) / (1 << 20)
 
 	// Give stragglers a generous deadline, then count what never came.
 	grace := time.NewTimer(max(5*time.Second, 20*o.BlockTime))
 	allDone := make(chan struct{})
-	go func() { wg.Wait(); close(allDone) }()
+	go func() { walks.Wait(); close(allDone) }()
 	select {
 	case <-allDone:
 	case <-grace.C:
@@ -190,14 +275,11 @@ func Gossip(ctx context.Context, o GossipOptions) (GossipResult, error) {
 	grace.Stop()
 
 	var delays []time.Duration
-	for i := range nodes {
-		for j, at := range arrivals[i] {
-			if at.IsZero() {
-				res.Missed++
-				continue
-			}
-			delays = append(delays, at.Sub(published[j]))
-		}
+	for _, n := range append(slices.Clone(all[1:]), churn.fresh...) {
+		d, t := n.tally(published)
+		delays = append(delays, d...)
+		res.Missed += t.Missed
+		res.PerNode = append(res.PerNode, t)
 	}
 	res.P50, res.P99, res.Max = percentiles(delays)
 	return res, nil
