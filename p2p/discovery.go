@@ -32,7 +32,7 @@ const (
 	// Searches start often so that a new node meets the network quickly, and
 	// slow down once it has; late joiners advertise and are found within a
 	// minute.
-	findIntervalMin = 10 * time.Second
+	findIntervalMin = 2 * time.Second
 	findIntervalMax = time.Minute
 	findTimeout     = 30 * time.Second
 	findLimit       = 64
@@ -44,6 +44,12 @@ const (
 	// (default 10), the queries a lookup has in flight.
 	dhtBucketSize  = 8
 	dhtConcurrency = 3
+	// dhtLookupChecks bounds the liveness checks (a FIND_NODE each) the DHT
+	// runs at once on peers it may add to its routing table (default 256):
+	// every peer that connects, or whose protocols change, is checked, and
+	// in a network starting at once those checks kept both cores of a
+	// 100-node benchmark busy answering one another.
+	dhtLookupChecks = 4
 	// dhtDatastorePrefix keeps the DHT's records apart from the rest of the
 	// node's datastore.
 	dhtDatastorePrefix = "/p2p/dht"
@@ -91,7 +97,8 @@ func newDHT(h host.Host, ds datastore.Batching, chainID string, seeds []peer.Add
 	// DiscoveryTarget connections) and the advertisement keep the table
 	// filled; buckets of 8 and 3 lookups in flight dial fewer peers per
 	// lookup.
-	opts = append(opts, dht.DisableAutoRefresh(), dht.BucketSize(dhtBucketSize), dht.Concurrency(dhtConcurrency))
+	opts = append(opts, dht.DisableAutoRefresh(), dht.BucketSize(dhtBucketSize), dht.Concurrency(dhtConcurrency),
+		dht.LookupCheckConcurrency(dhtLookupChecks))
 	if ds != nil {
 		opts = append(opts, dht.Datastore(namespace.Wrap(ds, datastore.NewKey(dhtDatastorePrefix))))
 	}
