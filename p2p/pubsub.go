@@ -33,9 +33,10 @@ var _ pubsub.MsgIdFunction = MsgID
 // instead of 6 (5 to 12). A node receives each message from up to its mesh
 // degree of peers and forwards it to as many, decoding every copy and
 // validating the first: for a header of 250 bytes every block time, the
-// copies, not the header, are the cost. In the 200-node benchmark the
-// smaller mesh took a third less CPU and cut the 99th-percentile delay
-// from 130-530 ms to 40-80 ms (docs/performance.md); a header a mesh peer
+// copies, not the header, are the cost. In the 100- and 200-node
+// benchmarks the smaller mesh took a quarter to a third less CPU, and at
+// 200 nodes cut the 99th-percentile delay from 104-530 ms to 32-187 ms
+// (docs/performance.md); a header a mesh peer
 // fails to forward still comes by IHAVE/IWANT within a heartbeat, and by
 // the exchange after that. Dout, the outbound peers a mesh keeps, must be
 // below D/2: 1.
