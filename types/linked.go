@@ -66,23 +66,33 @@ func ValidateBlocks(chain []*Block) error {
 	if len(chain) == 0 {
 		return nil
 	}
-	shs := make([]*SignedHeader, len(chain))
-	for i, b := range chain {
-		if b.IsZero() {
-			return ErrMissingHeader
-		}
-		if err := b.validateData(); err != nil {
-			return err
-		}
-		shs[i] = b.sh
+	shs, err := headersWithData(chain)
+	if err != nil {
+		return err
 	}
-	if err := ValidateChain(shs); err != nil {
+	if err = ValidateChain(shs); err != nil {
 		return fmt.Errorf("blocks %d to %d: %w", shs[0].hdr.Height, shs[len(shs)-1].hdr.Height, err)
 	}
 	for _, b := range chain {
 		b.valid.Store(true)
 	}
 	return nil
+}
+
+// headersWithData returns the headers of chain, each block's data checked
+// against its header's DataHash.
+func headersWithData(chain []*Block) ([]*SignedHeader, error) {
+	shs := make([]*SignedHeader, len(chain))
+	for i, b := range chain {
+		if b.IsZero() {
+			return nil, ErrMissingHeader
+		}
+		if err := b.validateData(); err != nil {
+			return nil, err
+		}
+		shs[i] = b.sh
+	}
+	return shs, nil
 }
 
 // links reports whether above is the header right after below and commits
@@ -158,17 +168,11 @@ func LinkBlocksBelow(chain []*Block, above *Block) error {
 			return fmt.Errorf("the block above: %w", err)
 		}
 	}
-	shs := make([]*SignedHeader, len(chain))
-	for i, b := range chain {
-		if b.IsZero() {
-			return ErrMissingHeader
-		}
-		if err := b.validateData(); err != nil {
-			return err
-		}
-		shs[i] = b.sh
+	shs, err := headersWithData(chain)
+	if err != nil {
+		return err
 	}
-	if err := LinkBelow(shs, above.sh); err != nil {
+	if err = LinkBelow(shs, above.sh); err != nil {
 		return fmt.Errorf("blocks below %d: %w", above.sh.hdr.Height, err)
 	}
 	for _, b := range chain {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -57,7 +58,7 @@ catchup headers=N peers=P store=S rate=<headers/s> verify_1core=<per s> verify_a
 				return err
 			}
 			o.RTT = rtts
-			logger, err := newLogger(config.LogConfig{Level: logLevel, Format: "text"}, cmd.ErrOrStderr())
+			logger, err := benchLogger(cmd, logLevel)
 			if err != nil {
 				return err
 			}
@@ -142,7 +143,7 @@ gossip nodes=K topology=T churn=F block_time=D p50_ms=<..> p99_ms=<..> max_ms=<.
 			); err != nil {
 				return err
 			}
-			logger, err := newLogger(config.LogConfig{Level: logLevel, Format: "text"}, cmd.ErrOrStderr())
+			logger, err := benchLogger(cmd, logLevel)
 			if err != nil {
 				return err
 			}
@@ -209,7 +210,7 @@ join headers=N retain=R rtt_ms=<D> head_ms=<until the node's head is the network
 			if o.RTT < 0 {
 				return fmt.Errorf("--rtt %s: expected zero or more", o.RTT)
 			}
-			logger, err := newLogger(config.LogConfig{Level: logLevel, Format: "text"}, cmd.ErrOrStderr())
+			logger, err := benchLogger(cmd, logLevel)
 			if err != nil {
 				return err
 			}
@@ -230,4 +231,9 @@ join headers=N retain=R rtt_ms=<D> head_ms=<until the node's head is the network
 	fs.DurationVar(&o.RTT, "rtt", 0, "round trip between the light node and the serving node (0: direct loopback)")
 	fs.StringVar(&logLevel, "log.level", "error", "log level of the nodes")
 	return cmd
+}
+
+// benchLogger is the nodes' logger of a benchmark: text on stderr at level.
+func benchLogger(cmd *cobra.Command, level string) (*slog.Logger, error) {
+	return newLogger(config.LogConfig{Level: level, Format: "text"}, cmd.ErrOrStderr())
 }

@@ -192,23 +192,11 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 		relays  []*netdelay.Relay
 	)
 	for i, ds := range serverStores {
-		client, err := startClient(ctx, nil, o.Logger, false)
+		client, _, stop, err := startServer(ctx, gen.Genesis, ds, o.Logger)
 		if err != nil {
-			return res, err
+			return res, fmt.Errorf("server %d: %w", i, err)
 		}
-		closers = append(closers, func() error { return client.Stop(context.Background()) })
-		// The serving nodes hold the whole chain and sync from nobody: a
-		// sequencer's service.
-		svc, err := p2psync.NewSequencer[*types.SignedHeader](p2psync.Config{
-			Kind: p2psync.Headers, Genesis: gen.Genesis, BlockTime: time.Second, Logger: o.Logger,
-		}, client, ds)
-		if err != nil {
-			return res, err
-		}
-		if err := svc.Start(ctx); err != nil {
-			return res, fmt.Errorf("start server %d: %w", i, err)
-		}
-		closers = append(closers, func() error { return svc.Stop(context.Background()) })
+		closers = append(closers, stop)
 		servers = append(servers, client.ID())
 		if !relayed(o.RTT) {
 			seeds = append(seeds, client.Addrs()[0].String())
@@ -277,6 +265,28 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 	res.DiskWritten, res.StoreSize = written-writtenBefore, size
 	res.Rate = float64(o.Headers) / res.Elapsed.Seconds()
 	return res, nil
+}
+
+// startServer starts a serving node on ds: a libp2p client and a
+// sequencer's service, which holds the chain and syncs from nobody. stop
+// stops both; after an error nothing is left running.
+func startServer(ctx context.Context, g *types.Genesis, ds p2psync.Datastore, logger *slog.Logger) (
+	client *p2p.Client, seq *p2psync.Sequencer[*types.SignedHeader], stop func() error, err error,
+) {
+	if client, err = startClient(ctx, nil, logger, false); err != nil {
+		return nil, nil, nil, err
+	}
+	stopClient := func() error { return client.Stop(context.Background()) }
+	seq, err = p2psync.NewSequencer[*types.SignedHeader](p2psync.Config{
+		Kind: p2psync.Headers, Genesis: g, BlockTime: time.Second, Logger: logger,
+	}, client, ds)
+	if err == nil {
+		err = seq.Start(ctx)
+	}
+	if err != nil {
+		return nil, nil, nil, errors.Join(fmt.Errorf("start the serving node: %w", err), stopClient())
+	}
+	return client, seq, func() error { return errors.Join(seq.Stop(context.Background()), stopClient()) }, nil
 }
 
 // loadChain signs n headers and imports them into every store, a batch at a

@@ -130,21 +130,11 @@ func Join(ctx context.Context, o JoinOptions) (JoinResult, error) {
 	if err := loadChain(ctx, gen, o.Headers, []p2psync.Datastore{serverDS}); err != nil {
 		return res, err
 	}
-	serverClient, err := startClient(ctx, nil, o.Logger, false)
+	serverClient, seq, stopServer, err := startServer(ctx, gen.Genesis, serverDS, o.Logger)
 	if err != nil {
 		return res, err
 	}
-	closers = append(closers, func() error { return serverClient.Stop(context.Background()) })
-	seq, err := p2psync.NewSequencer[*types.SignedHeader](p2psync.Config{
-		Kind: p2psync.Headers, Genesis: gen.Genesis, BlockTime: time.Second, Logger: o.Logger,
-	}, serverClient, serverDS)
-	if err != nil {
-		return res, err
-	}
-	if err := seq.Start(ctx); err != nil {
-		return res, fmt.Errorf("start the serving node: %w", err)
-	}
-	closers = append(closers, func() error { return seq.Stop(context.Background()) })
+	closers = append(closers, stopServer)
 	seed := serverClient.Addrs()[0].String()
 	if o.RTT > 0 {
 		relay, relayed, err := relayFor(ctx, serverClient, o.RTT)

@@ -59,14 +59,23 @@ func (s *Store[H]) Append(ctx context.Context, headers ...H) error {
 	if n == 0 {
 		return verifyErr
 	}
+	if err := s.commitSoon(ctx, meta{base: b.base, head: head.Height()}, headers[:n], nil); err != nil {
+		return err
+	}
+	return verifyErr
+}
+
+// commitSoon is commit synced within SyncEvery: now if the last sync is that
+// old, else by a later write or the sync timer. The caller holds s.mu.
+func (s *Store[H]) commitSoon(ctx context.Context, m meta, headers []H, keep *bounds[H]) error {
 	sync := s.syncEvery == 0 || time.Since(s.lastSync) >= s.syncEvery
-	if err := s.commit(ctx, meta{base: b.base, head: head.Height()}, headers[:n], sync, nil); err != nil {
+	if err := s.commit(ctx, m, headers, sync, keep); err != nil {
 		return err
 	}
 	if !sync {
 		s.syncLater()
 	}
-	return verifyErr
+	return nil
 }
 
 // commit writes headers (adjacent, verified) and m in one batch, synced if
@@ -229,14 +238,7 @@ func (s *Store[H]) Prepend(ctx context.Context, headers ...H) error {
 		}
 		above = h
 	}
-	sync := s.syncEvery == 0 || time.Since(s.lastSync) >= s.syncEvery
-	if err := s.commit(ctx, meta{base: headers[0].Height(), head: b.height}, headers, sync, b); err != nil {
-		return err
-	}
-	if !sync {
-		s.syncLater()
-	}
-	return nil
+	return s.commitSoon(ctx, meta{base: headers[0].Height(), head: b.height}, headers, b)
 }
 
 // deleteChunk bounds the headers one DeleteBelow batch removes, so that a
