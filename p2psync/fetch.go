@@ -358,8 +358,20 @@ func (g *fetcher[H]) parallelRange(ctx context.Context, anchor H, start, to uint
 	return out, nil
 }
 
-// maxChunkTries bounds how many answers a chunk may take.
+// maxChunkTries bounds how many answers a chunk may take that fail it. A
+// peer answering that it has none of the headers (it keeps a window, or is
+// behind) does not count: that answer is cheap and no fault, and each
+// serving peer is asked at most once.
 const maxChunkTries = 8
+
+// noneErr says how many peers answered that they had none of a chunk; nil
+// if none did.
+func noneErr(n int) error {
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d peers have none of them: %w", n, header.ErrNotFound)
+}
 
 // fetchChunk fetches the headers [start, end), asking serving peers in turn
 // (see choose). Each answer must be headers of exactly the next heights,
@@ -374,18 +386,21 @@ func (g *fetcher[H]) fetchChunk(ctx context.Context, anchor H, start, end uint64
 	// A break between prev and an answer is the answering peer's fault if
 	// prev is verified or came from that same peer.
 	prev, prevFrom := anchor, peer.ID("")
-	var errs []error
+	var (
+		errs []error
+		none int // peers that have none of the chunk
+	)
 	tried := make(map[peer.ID]bool) // peers that failed this chunk
 	for try := 0; uint64(len(out)) < end-start; try++ {
-		if try == maxChunkTries {
-			return nil, fmt.Errorf("headers %d to %d: %d tries failed: %w", start, end-1, try, errors.Join(errs...))
+		if len(errs) == maxChunkTries {
+			return nil, fmt.Errorf("headers %d to %d: %d tries failed: %w", start, end-1, len(errs), errors.Join(append(errs, noneErr(none))...))
 		}
 		if try > 0 {
 			due = 0 // a retry is late already
 		}
 		p, err := g.choose(i+try, tried, due)
 		if err != nil {
-			return nil, fmt.Errorf("headers %d to %d: %w", start, end-1, errors.Join(append(errs, err)...))
+			return nil, fmt.Errorf("headers %d to %d: %w", start, end-1, errors.Join(append(errs, noneErr(none), err)...))
 		}
 		next := start + uint64(len(out))
 		// No server answers more than 512 at once: a longer chunk (one
@@ -415,6 +430,10 @@ func (g *fetcher[H]) fetchChunk(ctx context.Context, anchor H, start, end uint64
 			return nil, err
 		}
 		tried[p] = true
+		if errors.Is(err, header.ErrNotFound) {
+			none++
+			continue
+		}
 		errs = append(errs, err)
 	}
 	return out, nil

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/celestiaorg/go-header"
 	p2p_pb "github.com/celestiaorg/go-header/p2p/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -250,18 +251,22 @@ func (r *retainer[H]) link(ctx context.Context, s *slot[H], above H) ([]H, error
 }
 
 // fetch asks serving peers not in tried for the headers [lo, hi), one
-// after the other until one answers with exactly them (each of the genesis
+// after the other (those that have none of them do not count against
+// maxChunkTries) until one answers with exactly them (each of the genesis
 // chain and naming the genesis key; the links are checked when the chunk
 // is linked). A peer whose answer is wrong on its face is judged for it.
 func (r *retainer[H]) fetch(ctx context.Context, lo, hi uint64, i int, tried map[peer.ID]bool) ([]H, peer.ID, error) {
 	if tried == nil {
 		tried = make(map[peer.ID]bool)
 	}
-	var errs []error
+	var (
+		errs []error
+		none int // peers that have none, or not all, of the chunk
+	)
 	for len(errs) < maxChunkTries {
 		best, err := r.peers.Best(tried)
 		if err != nil {
-			return nil, "", fmt.Errorf("headers %d to %d: %w", lo, hi-1, errors.Join(append(errs, err)...))
+			return nil, "", fmt.Errorf("headers %d to %d: %w", lo, hi-1, errors.Join(append(errs, noneErr(none), err)...))
 		}
 		p := r.windows.pick(best, i, 0)
 		hs, err := r.request(ctx, p, lo, hi)
@@ -273,9 +278,13 @@ func (r *retainer[H]) fetch(ctx context.Context, lo, hi uint64, i int, tried map
 			return nil, "", ctx.Err()
 		}
 		tried[p] = true
+		if errors.Is(err, header.ErrNotFound) || errors.Is(err, errShortAnswer) {
+			none++ // a peer with a window of its own, or behind: cheap, no fault
+			continue
+		}
 		errs = append(errs, err)
 	}
-	return nil, "", fmt.Errorf("headers %d to %d: %w", lo, hi-1, errors.Join(errs...))
+	return nil, "", fmt.Errorf("headers %d to %d: %w", lo, hi-1, errors.Join(append(errs, noneErr(none))...))
 }
 
 // errShortAnswer: a peer answered fewer headers than asked for, as a peer

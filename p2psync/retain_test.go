@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/celestiaorg/go-header"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
 	"github.com/headersync/headersync/internal/adversary"
@@ -226,4 +227,35 @@ func TestWindowConfigRefused(t *testing.T) {
 	from, err := p2psync.ParseSyncFrom("")
 	require.NoError(t, err)
 	require.Equal(t, p2psync.SyncFromGenesis, from)
+}
+
+// A fresh node among many peers that keep only a window and one archival
+// peer: a chunk goes on to the next peer as long as peers answer that they
+// do not have it (cheap, and no fault), so no range fails while the
+// archival peer is there, however many pruned peers come first.
+func TestGenesisSyncAmongManyPrunedPeers(t *testing.T) {
+	const n, retain, pruned = 1000, 100, 12
+	gen := newGenerator(t, n)
+	hs, err := gen.Headers(n)
+	require.NoError(t, err)
+	archival := servingPeer(t, gen, hs)
+
+	seeds := []string{archival.addr()}
+	ids := []peer.ID{archival.id()}
+	for i := 0; i < pruned; i++ {
+		p := newPeer(t, peerOpts{seeds: []string{archival.addr()}})
+		p.waitServes(p2psync.Headers, archival.id())
+		svc := headerService(t, p, gen.Genesis, serviceOpts{syncFrom: p2psync.SyncFromHead, retain: retain})
+		waitBase(t, svc, n-retain+1)
+		seeds, ids = append(seeds, p.addr()), append(ids, p.id())
+	}
+
+	logger, rec := testlog.NewRecorder(t, slog.LevelInfo)
+	victimPeer := newPeer(t, peerOpts{seeds: seeds, logger: logger})
+	victimPeer.waitServes(p2psync.Headers, ids...)
+	victim := headerService(t, victimPeer, gen.Genesis, serviceOpts{requestSize: 64})
+	waitHead(t, victim, hs[n-1].Hash())
+	requireWindow(t, victim, hs, 1, n)
+	require.Zero(t, rec.Count("range fetch failed; retrying"), "a range failed though the archival peer had it")
+	require.Empty(t, victimPeer.client.ConnectionGater().ListBlockedPeers(), "a pruned peer was banned")
 }
