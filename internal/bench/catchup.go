@@ -142,20 +142,16 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 	res.ExpandedAllCores = ExpandedVerifyRate(runtime.GOMAXPROCS(0), time.Second)
 
 	dir := o.Dir
-	if dir == "" && o.Store == "pebble" {
-		tmp, err := os.MkdirTemp("", "headersync-bench-")
-		if err != nil {
-			return res, fmt.Errorf("bench dir: %w", err)
+	if o.Store == "pebble" {
+		var removeDir func()
+		var err error
+		if dir, removeDir, err = benchDir(o.Dir); err != nil {
+			return res, err
 		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
+		defer removeDir()
 	}
 	var closers []func() error
-	defer func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			_ = closers[i]() // teardown of a finished benchmark
-		}
-	}()
+	defer func() { closeAll(closers) }()
 	openStore := func(name string) (p2psync.Datastore, error) {
 		if o.Store == "memory" {
 			ds := store.Memory()
@@ -265,6 +261,27 @@ func Catchup(ctx context.Context, o CatchupOptions) (CatchupResult, error) {
 	res.DiskWritten, res.StoreSize = written-writtenBefore, size
 	res.Rate = float64(o.Headers) / res.Elapsed.Seconds()
 	return res, nil
+}
+
+// benchDir returns dir, or if it is empty a new temporary directory; remove
+// deletes the temporary one (and nothing else).
+func benchDir(dir string) (_ string, remove func(), _ error) {
+	if dir != "" {
+		return dir, func() {}, nil
+	}
+	tmp, err := os.MkdirTemp("", "headersync-bench-")
+	if err != nil {
+		return "", nil, fmt.Errorf("bench dir: %w", err)
+	}
+	return tmp, func() { _ = os.RemoveAll(tmp) }, nil
+}
+
+// closeAll runs the teardown of a finished benchmark, last started first;
+// its errors are of no interest then.
+func closeAll(closers []func() error) {
+	for i := len(closers) - 1; i >= 0; i-- {
+		_ = closers[i]()
+	}
 }
 
 // startServer starts a serving node on ds: a libp2p client and a

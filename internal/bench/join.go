@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -95,21 +94,13 @@ func Join(ctx context.Context, o JoinOptions) (JoinResult, error) {
 		return JoinResult{}, err
 	}
 	res := JoinResult{Headers: o.Headers, Retain: o.Retain, Follow: o.Follow, RTT: o.RTT}
-	dir := o.Dir
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "headersync-bench-")
-		if err != nil {
-			return res, fmt.Errorf("bench dir: %w", err)
-		}
-		defer os.RemoveAll(tmp)
-		dir = tmp
+	dir, removeDir, err := benchDir(o.Dir)
+	if err != nil {
+		return res, err
 	}
+	defer removeDir()
 	var closers []func() error
-	defer func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			_ = closers[i]() // teardown of a finished benchmark
-		}
-	}()
+	defer func() { closeAll(closers) }()
 	open := func(name string) (*store.DB, error) {
 		ds, err := store.Open(filepath.Join(dir, name))
 		if err != nil {
