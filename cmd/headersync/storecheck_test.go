@@ -58,8 +58,8 @@ func TestStartRefusesGenesisWithAnotherKey(t *testing.T) {
 var okLine = regexp.MustCompile(`(?m)^(headers|blocks): (\d+)\.\.(\d+) ok( \(a window: .*\))?$`)
 
 // requireChecksFrom runs check with args and requires both chains to pass,
-// beginning at from.
-func requireChecksFrom(t *testing.T, from string, args ...string) {
+// beginning at from; it returns where the headers and the blocks end.
+func requireChecksFrom(t *testing.T, from string, args ...string) (headers, blocks string) {
 	t.Helper()
 	out := mustCLI(t, append([]string{"check"}, args...)...)
 	m := okLine.FindAllStringSubmatch(out, -1)
@@ -67,6 +67,7 @@ func requireChecksFrom(t *testing.T, from string, args ...string) {
 	for _, chain := range m {
 		require.Equal(t, from, chain[2], "%s begin at %s: %s", chain[1], from, out)
 	}
+	return m[0][3], m[1][3]
 }
 
 // A node started with --trusted-hash stores chains that begin at that
@@ -89,7 +90,9 @@ func TestCheckAgreesWithStartFromTrustedHash(t *testing.T) {
 	full.terminate()
 	seq.terminate()
 
-	requireChecksFrom(t, "100", "--home", fullHome)
+	// The sequencer may have produced a block or two past the imported
+	// chain before it stopped: the chains end at the full node's heads.
+	headEnd, blockEnd := requireChecksFrom(t, "100", "--home", fullHome)
 	requireChecksFrom(t, "100", "--home", fullHome, "--trusted-hash", trusted)
 
 	// A home from before the base was recorded: without the hash, check
@@ -101,8 +104,8 @@ func TestCheckAgreesWithStartFromTrustedHash(t *testing.T) {
 		require.NoError(t, ds.Delete(context.Background(), datastore.NewKey(k)))
 	}
 	require.NoError(t, ds.Close())
-	require.Equal(t, "headers: 100..300 ok (a window: heights 1..99 are not stored)\n"+
-		"blocks: 100..300 ok (a window: heights 1..99 are not stored)", mustCLI(t, "check", "--home", fullHome))
+	require.Equal(t, "headers: 100.."+headEnd+" ok (a window: heights 1..99 are not stored)\n"+
+		"blocks: 100.."+blockEnd+" ok (a window: heights 1..99 are not stored)", mustCLI(t, "check", "--home", fullHome))
 	requireChecksFrom(t, "100", "--home", fullHome, "--trusted-hash", trusted)
 	require.NotContains(t, mustCLI(t, "check", "--home", fullHome, "--trusted-hash", trusted), "window")
 
