@@ -8,27 +8,28 @@ import (
 	"github.com/celestiaorg/go-header"
 
 	"github.com/headersync/headersync/p2psync"
-	"github.com/headersync/headersync/types"
 )
 
 // Backend is what the API serves from: a running node.
 type Backend interface {
 	// Status reports the node's state.
 	Status(ctx context.Context) Status
-	// HeadHeader returns the newest stored header, or an error wrapping
+	// HeadView returns the newest stored header, or an error wrapping
 	// ErrNotReady while the header service waits for its first header.
-	HeadHeader(ctx context.Context) (*types.SignedHeader, error)
-	// HeaderByHeight and HeaderByHash return a stored header, or an error
+	// Headers and blocks come as their JSON views, so that the API serves
+	// a chain of any header format.
+	HeadView(ctx context.Context) (HeaderJSON, error)
+	// HeaderView and HeaderViewByHash return a stored header, or an error
 	// wrapping header.ErrNotFound; for a height below the lowest stored
-	// one, a *p2psync.PrunedError (in BlockByHeight too), which the API
+	// one, a *p2psync.PrunedError (in BlockView too), which the API
 	// answers as pruned. Reads of stored data that fail because
-	// the store is corrupt, here and in BlockByHeight and HeadHeader, wrap
+	// the store is corrupt, here and in BlockView and HeadView, wrap
 	// ErrStoreCorrupt.
-	HeaderByHeight(ctx context.Context, height uint64) (*types.SignedHeader, error)
-	HeaderByHash(ctx context.Context, hash header.Hash) (*types.SignedHeader, error)
-	// BlockByHeight returns a stored block, or an error wrapping
+	HeaderView(ctx context.Context, height uint64) (HeaderJSON, error)
+	HeaderViewByHash(ctx context.Context, hash header.Hash) (HeaderJSON, error)
+	// BlockView returns a stored block, or an error wrapping
 	// header.ErrNotFound, or ErrNoBlocks on a light node.
-	BlockByHeight(ctx context.Context, height uint64) (*types.Block, error)
+	BlockView(ctx context.Context, height uint64) (BlockJSON, error)
 	// SubmitTx queues a transaction for the next block and returns how many
 	// are queued; errors wrap ErrNotSequencer, ErrTxTooLarge, ErrQueueFull
 	// or ErrEmptyTx.

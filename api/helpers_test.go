@@ -79,40 +79,48 @@ func newFakeBackend(t *testing.T, n int) *fakeBackend {
 
 func (f *fakeBackend) Status(context.Context) api.Status { return f.status }
 
-func (f *fakeBackend) HeadHeader(context.Context) (*types.SignedHeader, error) {
+func (f *fakeBackend) HeadView(context.Context) (api.HeaderJSON, error) {
 	if f.headErr != nil {
-		return nil, f.headErr
+		return api.HeaderJSON{}, f.headErr
 	}
-	return f.blocks[len(f.blocks)-1].SignedHeader(), nil
+	return api.NewHeaderJSON(f.blocks[len(f.blocks)-1].SignedHeader()), nil
 }
 
-func (f *fakeBackend) HeaderByHeight(ctx context.Context, height uint64) (*types.SignedHeader, error) {
+func (f *fakeBackend) HeaderView(ctx context.Context, height uint64) (api.HeaderJSON, error) {
 	if f.hdrErr != nil {
-		return nil, f.hdrErr
+		return api.HeaderJSON{}, f.hdrErr
 	}
-	b, err := f.BlockByHeight(ctx, height)
+	b, err := f.block(height)
 	if err != nil {
-		return nil, err
+		return api.HeaderJSON{}, err
 	}
-	return b.SignedHeader(), nil
+	return api.NewHeaderJSON(b.SignedHeader()), nil
 }
 
-func (f *fakeBackend) HeaderByHash(_ context.Context, hash header.Hash) (*types.SignedHeader, error) {
+func (f *fakeBackend) HeaderViewByHash(_ context.Context, hash header.Hash) (api.HeaderJSON, error) {
 	if f.hdrErr != nil {
-		return nil, f.hdrErr
+		return api.HeaderJSON{}, f.hdrErr
 	}
 	for _, b := range f.blocks {
 		if bytes.Equal(b.Hash(), hash) {
-			return b.SignedHeader(), nil
+			return api.NewHeaderJSON(b.SignedHeader()), nil
 		}
 	}
-	return nil, fmt.Errorf("hash %s: %w", hash, header.ErrNotFound)
+	return api.HeaderJSON{}, fmt.Errorf("hash %s: %w", hash, header.ErrNotFound)
 }
 
-func (f *fakeBackend) BlockByHeight(_ context.Context, height uint64) (*types.Block, error) {
+func (f *fakeBackend) BlockView(_ context.Context, height uint64) (api.BlockJSON, error) {
 	if f.blkErr != nil {
-		return nil, f.blkErr
+		return api.BlockJSON{}, f.blkErr
 	}
+	b, err := f.block(height)
+	if err != nil {
+		return api.BlockJSON{}, err
+	}
+	return api.NewBlockJSON(b.SignedHeader(), b.Data()), nil
+}
+
+func (f *fakeBackend) block(height uint64) (*types.Block, error) {
 	for _, b := range f.blocks {
 		if b.Height() == height {
 			return b, nil

@@ -60,12 +60,12 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleHead(w http.ResponseWriter, r *http.Request) {
-	sh, err := s.backend.HeadHeader(r.Context())
+	view, err := s.backend.HeadView(r.Context())
 	if err != nil {
 		s.writeError(w, r, about("head header", err))
 		return
 	}
-	writeJSON(w, http.StatusOK, NewHeaderJSON(sh))
+	writeJSON(w, http.StatusOK, view)
 }
 
 func (s *Server) handleHeaderByHeight(w http.ResponseWriter, r *http.Request) {
@@ -74,12 +74,12 @@ func (s *Server) handleHeaderByHeight(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	sh, err := s.backend.HeaderByHeight(r.Context(), height)
+	view, err := s.backend.HeaderView(r.Context(), height)
 	if err != nil {
 		s.writeError(w, r, about(fmt.Sprintf("header %d", height), err))
 		return
 	}
-	writeJSON(w, http.StatusOK, NewHeaderJSON(sh))
+	writeJSON(w, http.StatusOK, view)
 }
 
 func (s *Server) handleHeaderByHash(w http.ResponseWriter, r *http.Request) {
@@ -88,12 +88,12 @@ func (s *Server) handleHeaderByHash(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	sh, err := s.backend.HeaderByHash(r.Context(), hash)
+	view, err := s.backend.HeaderViewByHash(r.Context(), hash)
 	if err != nil {
 		s.writeError(w, r, about("header "+hash.String(), err))
 		return
 	}
-	writeJSON(w, http.StatusOK, NewHeaderJSON(sh))
+	writeJSON(w, http.StatusOK, view)
 }
 
 func (s *Server) handleBlock(w http.ResponseWriter, r *http.Request) {
@@ -102,12 +102,12 @@ func (s *Server) handleBlock(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	b, err := s.backend.BlockByHeight(r.Context(), height)
+	view, err := s.backend.BlockView(r.Context(), height)
 	if err != nil {
 		s.writeError(w, r, about(fmt.Sprintf("block %d", height), err))
 		return
 	}
-	writeJSON(w, http.StatusOK, NewBlockJSON(b))
+	writeJSON(w, http.StatusOK, view)
 }
 
 // submitTxReply is the body of a 202 from POST /txs.

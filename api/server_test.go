@@ -13,7 +13,6 @@ import (
 
 	"github.com/headersync/headersync/api"
 	"github.com/headersync/headersync/internal/testlog"
-	"github.com/headersync/headersync/types"
 )
 
 // stopDeadline bounds how long a Stop may take in these tests.
@@ -84,10 +83,10 @@ type blockingBackend struct {
 	entered chan struct{}
 }
 
-func (b *blockingBackend) HeaderByHeight(ctx context.Context, _ uint64) (*types.SignedHeader, error) {
+func (b *blockingBackend) HeaderView(ctx context.Context, _ uint64) (api.HeaderJSON, error) {
 	close(b.entered)
 	<-ctx.Done()
-	return nil, ctx.Err()
+	return api.HeaderJSON{}, ctx.Err()
 }
 
 // TestStopEndsStuckRequest checks that Stop does not hang on, or leak, a

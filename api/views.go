@@ -2,7 +2,10 @@ package api
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"time"
+
+	"github.com/celestiaorg/go-header"
 
 	"github.com/headersync/headersync/types"
 )
@@ -37,8 +40,17 @@ type HeaderJSON struct {
 	Signer          HexBytes    `json:"signer"`
 }
 
+// SignedHeader is a signed header of any format, as its JSON view reads
+// it: *types.SignedHeader and *rollkit.SignedHeader are.
+type SignedHeader interface {
+	Header() types.Header
+	Hash() header.Hash
+	Signature() []byte
+	Signer() ed25519.PublicKey
+}
+
 // NewHeaderJSON returns the JSON view of sh.
-func NewHeaderJSON(sh *types.SignedHeader) HeaderJSON {
+func NewHeaderJSON(sh SignedHeader) HeaderJSON {
 	h := sh.Header() // a copy, so the view shares no memory with the store
 	return HeaderJSON{
 		Height:          h.Height,
@@ -67,11 +79,12 @@ type BlockJSON struct {
 	Txs    [][]byte   `json:"txs"`
 }
 
-// NewBlockJSON returns the JSON view of b.
-func NewBlockJSON(b *types.Block) BlockJSON {
-	txs := b.Data().Txs
+// NewBlockJSON returns the JSON view of a block: its signed header and its
+// data.
+func NewBlockJSON(sh SignedHeader, data types.Data) BlockJSON {
+	txs := data.Txs
 	if txs == nil {
 		txs = [][]byte{}
 	}
-	return BlockJSON{Header: NewHeaderJSON(b.SignedHeader()), NumTxs: len(txs), Txs: txs}
+	return BlockJSON{Header: NewHeaderJSON(sh), NumTxs: len(txs), Txs: txs}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/headersync/headersync/internal/atomicfile"
+	"github.com/headersync/headersync/types"
 )
 
 // Load reads and validates a config.toml. Unknown keys are errors, so a
@@ -22,7 +23,7 @@ func Load(path string) (NodeConfig, error) {
 	}
 	// Keys added after a home was created take their defaults when the
 	// file lacks them, so an older config.toml keeps loading.
-	c := NodeConfig{SyncFrom: DefaultSyncFrom}
+	c := NodeConfig{SyncFrom: DefaultSyncFrom, Format: types.FormatHeadersync}
 	md, err := toml.Decode(string(data), &c)
 	if err != nil {
 		var perr toml.ParseError
@@ -86,6 +87,7 @@ func (c NodeConfig) render() ([]byte, error) {
 	buf.WriteString("# headersync node configuration. Command-line flags override these values.\n\n")
 	key("sequencer, full or light", "role", string(c.Role))
 	key("the chain's ID; must equal chain_id in genesis.json", "chain_id", c.ChainID)
+	key(`the chain's header format: "headersync", or "rollkit-v0.13" to join a rollkit v0.13 network (genesis.json is then rollkit's own; full and light nodes only) (default headersync)`, "format", string(c.Format))
 	key(fmt.Sprintf("the sequencer's block interval, the same on every node of the chain (default %s)", DefaultBlockTime), "block_time", c.BlockTime)
 	key(`hex hash of the first header to trust instead of genesis (full and light nodes; "" trusts genesis); wins over sync_from`, "trusted_hash", c.TrustedHash)
 	key(fmt.Sprintf(`where a node with an empty store begins: "genesis" (every header from the first) or "head" (the network head, then backwards; not on a sequencer) (default %s)`, DefaultSyncFrom), "sync_from", string(c.SyncFrom))

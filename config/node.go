@@ -57,6 +57,8 @@ const (
 
 const expectSyncFrom = "genesis or head"
 
+const expectFormat = `"headersync" or "rollkit-v0.13"`
+
 // ParseSyncFrom parses a sync_from value.
 func ParseSyncFrom(s string) (SyncFrom, error) {
 	switch v := SyncFrom(s); v {
@@ -90,6 +92,11 @@ type NodeConfig struct {
 	// ChainID must equal the genesis chain ID; a guard against starting a
 	// node with another chain's genesis.
 	ChainID string `toml:"chain_id"`
+	// Format is the chain's header format: "headersync" (the default) or
+	// "rollkit-v0.13", whose genesis.json is rollkit's (CometBFT's) and
+	// whose headers, hashes, signatures and network names are rollkit
+	// v0.13's. A sequencer produces the native format only.
+	Format types.Format `toml:"format"`
 	// BlockTime is the sequencer's block interval. Every node sets it to the
 	// sequencer's value: the syncer uses it to tell a stale head from a
 	// fresh one.
@@ -150,6 +157,7 @@ func Default(role Role, chainID string) NodeConfig {
 	return NodeConfig{
 		Role:      role,
 		ChainID:   chainID,
+		Format:    types.FormatHeadersync,
 		BlockTime: Duration(DefaultBlockTime),
 		SyncFrom:  DefaultSyncFrom,
 		P2P:       P2PConfig{ListenAddress: append([]string(nil), DefaultListenAddress...)},
@@ -164,7 +172,17 @@ func (c NodeConfig) Validate() error {
 	if _, err := ParseRole(string(c.Role)); err != nil {
 		return err
 	}
-	if err := types.ValidateChainID(c.ChainID); err != nil {
+	format, err := types.ParseFormat(string(c.Format))
+	if err != nil {
+		return fieldErr("format", string(c.Format), expectFormat, nil)
+	}
+	if c.Role == RoleSequencer && format != types.FormatHeadersync {
+		return fieldErr("format", string(c.Format), string(types.FormatHeadersync)+" on a sequencer, which produces the native format only", nil)
+	}
+	if err := format.ValidateChainID(c.ChainID); err != nil {
+		if format != types.FormatHeadersync {
+			return fieldErr("chain_id", c.ChainID, "1 to 50 bytes (CometBFT's rule)", err)
+		}
 		return fieldErr("chain_id", c.ChainID, expectChainIDText, err)
 	}
 	if err := ValidateBlockTime("block_time", time.Duration(c.BlockTime)); err != nil {

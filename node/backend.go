@@ -62,33 +62,59 @@ func (n *Node) Status(ctx context.Context) api.Status {
 	return st
 }
 
-// HeadHeader returns the stored head header.
+// HeadView returns the stored head header as the API shows it.
+func (n *Node) HeadView(ctx context.Context) (api.HeaderJSON, error) { return n.chain.head(ctx) }
+
+// HeaderView returns the stored header at height as the API shows it.
+func (n *Node) HeaderView(ctx context.Context, height uint64) (api.HeaderJSON, error) {
+	return n.chain.headerAt(ctx, height)
+}
+
+// HeaderViewByHash returns the stored header with the hash as the API
+// shows it.
+func (n *Node) HeaderViewByHash(ctx context.Context, hash header.Hash) (api.HeaderJSON, error) {
+	return n.chain.headerByHash(ctx, hash)
+}
+
+// BlockView returns the stored block at height as the API shows it.
+func (n *Node) BlockView(ctx context.Context, height uint64) (api.BlockJSON, error) {
+	return n.chain.blockAt(ctx, height)
+}
+
+// ErrNotNative: a typed read of the native format on a node of another.
+var ErrNotNative = errors.New("the node's chain is not in the native format")
+
+// HeadHeader returns the stored head header of a native-format node.
 func (n *Node) HeadHeader(ctx context.Context) (*types.SignedHeader, error) {
-	h, err := n.headers.Head(ctx)
+	if n.native == nil {
+		return nil, ErrNotNative
+	}
+	h, err := n.native.headers.Head(ctx)
 	if errors.Is(err, header.ErrNoHead) {
 		return nil, fmt.Errorf("%w: header service waiting for %s", api.ErrNotReady, n.headers.State(ctx).WaitingFor)
 	}
 	return h, corruptAt("the head", err)
 }
 
-// HeaderByHeight returns the stored header at height.
+// HeaderByHeight returns the stored header at height of a native-format
+// node.
 func (n *Node) HeaderByHeight(ctx context.Context, height uint64) (*types.SignedHeader, error) {
-	h, err := n.headers.GetByHeight(ctx, height)
+	if n.native == nil {
+		return nil, ErrNotNative
+	}
+	h, err := n.native.headers.GetByHeight(ctx, height)
 	return h, corruptAt(fmt.Sprintf("height %d", height), err)
 }
 
-// HeaderByHash returns the stored header with the hash.
-func (n *Node) HeaderByHash(ctx context.Context, hash header.Hash) (*types.SignedHeader, error) {
-	h, err := n.headers.Get(ctx, hash)
-	return h, corruptAt("header "+hash.String(), err)
-}
-
-// BlockByHeight returns the stored block at height.
+// BlockByHeight returns the stored block at height of a native-format node.
 func (n *Node) BlockByHeight(ctx context.Context, height uint64) (*types.Block, error) {
-	if n.blocks == nil {
+	switch {
+	case n.native == nil:
+		return nil, ErrNotNative
+	case n.native.blocks == nil:
 		return nil, api.ErrNoBlocks
 	}
-	b, err := n.blocks.GetByHeight(ctx, height)
+	b, err := n.native.blocks.GetByHeight(ctx, height)
 	var pruned *p2psync.PrunedError
 	if errors.Is(err, header.ErrNotFound) && !errors.As(err, &pruned) {
 		return nil, errBlockNotFound{}

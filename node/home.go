@@ -10,9 +10,11 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/internal/atomicfile"
 	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/signstate"
 	"github.com/headersync/headersync/types"
+	"github.com/headersync/headersync/types/rollkit"
 )
 
 // ErrHomeExists: init was pointed at a home that already holds files.
@@ -23,8 +25,12 @@ type InitOptions struct {
 	Role    config.Role
 	ChainID string
 	// Genesis is required for full and light nodes (a copy of the
-	// sequencer's); a sequencer creates its own naming its new key.
+	// sequencer's); a sequencer creates its own naming its new key. Its
+	// format is the node's.
 	Genesis *types.Genesis
+	// GenesisFile is the file Genesis was read from. A genesis of another
+	// format than the native one (rollkit's) is copied from it as is.
+	GenesisFile string
 	// Config, if set, is written instead of config.Default(Role, ChainID).
 	Config *config.NodeConfig
 }
@@ -62,10 +68,17 @@ func InitHome(home config.Home, o InitOptions) (_ peer.ID, err error) {
 			return "", fmt.Errorf("init home: chain ID %q does not match the genesis chain_id %q", chainID, genesis.ChainID)
 		}
 	}
-	if err := types.ValidateChainID(chainID); err != nil {
+	format := types.FormatHeadersync
+	if genesis != nil {
+		format = genesis.HeaderFormat()
+	}
+	if err := format.ValidateChainID(chainID); err != nil {
 		return "", fmt.Errorf("init home: chain ID: %w", err)
 	}
 	cfg := config.Default(o.Role, chainID)
+	if genesis != nil {
+		cfg.Format = genesis.HeaderFormat()
+	}
 	if o.Config != nil {
 		cfg = *o.Config
 	}
@@ -108,7 +121,7 @@ func InitHome(home config.Home, o InitOptions) (_ peer.ID, err error) {
 			return "", fmt.Errorf("init home: %w", err)
 		}
 	}
-	if err := genesis.Save(home.GenesisFile()); err != nil {
+	if err := saveGenesis(home, genesis, o.GenesisFile); err != nil {
 		return "", fmt.Errorf("init home: %w", err)
 	}
 	key, err := p2p.LoadOrCreateIdentity(home.NodeKeyFile())
@@ -125,6 +138,44 @@ func InitHome(home config.Home, o InitOptions) (_ peer.ID, err error) {
 	return id, nil
 }
 
+// saveGenesis writes the home's genesis.json: a native genesis in this
+// project's format, another format's as the file it was read from, byte
+// for byte (its own tools read it too).
+func saveGenesis(home config.Home, g *types.Genesis, from string) error {
+	if g.HeaderFormat() == types.FormatHeadersync {
+		return g.Save(home.GenesisFile())
+	}
+	if from == "" {
+		return fmt.Errorf("a %s genesis is copied from its file; none given", g.Format)
+	}
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return fmt.Errorf("read genesis: %w", err)
+	}
+	if again, err := LoadGenesis(g.Format, from); err != nil || !sameGenesis(again, g) {
+		return fmt.Errorf("genesis %s changed while it was read", from)
+	}
+	return atomicfile.Write(home.GenesisFile(), data, 0o644)
+}
+
+func sameGenesis(a, b *types.Genesis) bool {
+	return a.ChainID == b.ChainID && a.InitialHeight == b.InitialHeight && a.GenesisTime.Equal(b.GenesisTime) &&
+		a.SequencerPubKey.Equal(b.SequencerPubKey) && a.Format == b.Format
+}
+
+// LoadGenesis reads the genesis file of a chain in format f: this
+// project's genesis.json, or for a rollkit chain rollkit's own (CometBFT's).
+func LoadGenesis(f types.Format, path string) (*types.Genesis, error) {
+	switch f {
+	case "", types.FormatHeadersync:
+		return types.LoadGenesis(path)
+	case types.FormatRollkit013:
+		return rollkit.LoadGenesis(path)
+	default:
+		return nil, fmt.Errorf("genesis %s: unknown format %q", path, f)
+	}
+}
+
 // FromHome reads a home's genesis and keys into Options for cfg (the home's
 // config.toml, with any command-line overrides applied by the caller).
 func FromHome(home config.Home, cfg config.NodeConfig) (Options, error) {
@@ -133,7 +184,7 @@ func FromHome(home config.Home, cfg config.NodeConfig) (Options, error) {
 	} else if !info.IsDir() {
 		return Options{}, fmt.Errorf("home %s is not a directory", home)
 	}
-	genesis, err := types.LoadGenesis(home.GenesisFile())
+	genesis, err := LoadGenesis(cfg.Format, home.GenesisFile())
 	if err != nil {
 		return Options{}, err
 	}

@@ -301,7 +301,7 @@ func txCounts(t *testing.T, n *Node) map[string]int {
 	t.Helper()
 	count := map[string]int{}
 	for h := uint64(1); h <= n.blocks.Height(); h++ {
-		b, err := n.blocks.GetByHeight(context.Background(), h)
+		b, err := n.native.blocks.GetByHeight(context.Background(), h)
 		require.NoError(t, err)
 		for _, tx := range b.Data().Txs {
 			count[string(tx)]++
@@ -326,7 +326,7 @@ func TestSignedBlockTakesItsTxsOutOfTheQueue(t *testing.T) {
 		_, err := n.SubmitTx(ctx, []byte(tx))
 		require.NoError(t, err)
 	}
-	head, err := n.blocks.Head(ctx)
+	head, err := n.native.blocks.Head(ctx)
 	require.NoError(t, err)
 	taken := n.producer.pool.take(len("signed"))
 	data := types.Data{Txs: blockTxs(taken)}
@@ -337,7 +337,7 @@ func TestSignedBlockTakesItsTxsOutOfTheQueue(t *testing.T) {
 	ds, _ = reopen(t, dir, ds)
 	n, err = idleSequencer(t, c, ds)
 	require.NoError(t, err)
-	b, err := n.blocks.GetByHeight(ctx, 2)
+	b, err := n.native.blocks.GetByHeight(ctx, 2)
 	require.NoError(t, err)
 	require.Equal(t, signed.Hash(), b.Hash(), "block 2 was signed anew")
 	require.Equal(t, 1, n.producer.pool.len(), "the signed block's transaction is still queued")

@@ -75,17 +75,20 @@ type Node struct {
 	genesis *types.Genesis
 	log     *slog.Logger
 
-	ds      p2psync.Datastore
-	p2p     *p2p.Client
-	headers *p2psync.Service[*types.SignedHeader]
-	blocks  *p2psync.Service[*types.Block] // nil on light nodes
-	// seqHeaders and seqBlocks are the same services as the sequencer's,
-	// which publish; nil on other nodes.
-	seqHeaders *p2psync.Sequencer[*types.SignedHeader]
-	seqBlocks  *p2psync.Sequencer[*types.Block]
-	producer   *producer     // sequencer only
-	checker    *crossChecker // full only
-	api        *api.Server
+	ds  p2psync.Datastore
+	p2p *p2p.Client
+	// chain holds the header and block services in the genesis's format;
+	// headers and blocks are its services as the node's format-free parts
+	// see them (blocks nil on light nodes).
+	chain   chainFormat
+	headers syncService
+	blocks  syncService
+	// native is chain in the native format, nil in another: the
+	// sequencer's producer and the full node's cross-check need its types.
+	native   *nativeChain
+	producer *producer     // sequencer only
+	checker  *crossChecker // full only
+	api      *api.Server
 
 	mu       sync.Mutex
 	started  bool
@@ -112,6 +115,9 @@ func New(o Options) (*Node, error) {
 	if err := o.Genesis.Validate(); err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
+	if cfg.Format.OrDefault() != o.Genesis.HeaderFormat() {
+		return nil, fmt.Errorf("%w: format %q in the config does not match the genesis, a %s genesis", config.ErrInvalid, cfg.Format, o.Genesis.HeaderFormat())
+	}
 	if cfg.ChainID != o.Genesis.ChainID {
 		return nil, fmt.Errorf("%w: chain_id %q in the config does not match chain_id %q in the genesis", config.ErrInvalid, cfg.ChainID, o.Genesis.ChainID)
 	}
@@ -131,16 +137,24 @@ func New(o Options) (*Node, error) {
 	if o.DataDir == "" && o.Datastore == nil {
 		return nil, errors.New("new node: no data dir or datastore")
 	}
+	chain, err := chainFor(o.Genesis)
+	if err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	native, _ := chain.(*nativeChain)
+	if cfg.Role == config.RoleSequencer && native == nil {
+		return nil, fmt.Errorf("%w: a sequencer produces the native format only; a %s chain's sequencer is its own software", config.ErrInvalid, o.Genesis.Format)
+	}
 	p2pCfg, err := p2pconf.Parse(cfg.P2P)
 	if err != nil {
 		return nil, err
 	}
 	client, err := p2p.New(p2pCfg, o.Identity, cfg.ChainID, nil, o.Logger.With("component", "p2p"),
-		p2p.WithTopicScores(p2psync.TopicScores(cfg.ChainID)))
+		p2p.WithTopicScores(p2psync.TopicScores(o.Genesis)))
 	if err != nil {
 		return nil, err
 	}
-	return &Node{opts: o, cfg: cfg, genesis: o.Genesis, log: o.Logger, p2p: client}, nil
+	return &Node{opts: o, cfg: cfg, genesis: o.Genesis, log: o.Logger, p2p: client, chain: chain, native: native}, nil
 }
 
 // Role returns the node's role.
@@ -207,7 +221,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 		n.producer = &producer{
 			guard: guard, genesis: n.genesis, blockTime: time.Duration(n.cfg.BlockTime),
-			headers: n.headers, blocks: n.blocks, publishHeaders: n.seqHeaders, publishBlocks: n.seqBlocks,
+			headers: n.native.headers, blocks: n.native.blocks, publishHeaders: n.native.seqHeaders, publishBlocks: n.native.seqBlocks,
 			pool: pool, journal: n.ds,
 			failLog: every.Interval{Period: time.Minute}, lonely: every.Interval{Period: lonelyEvery},
 			peers: func() int { return len(n.p2p.Peers()) }, log: log,
@@ -226,9 +240,12 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 		n.goRun(runCtx, n.producer.run)
 	case config.RoleFull:
+		if n.native == nil {
+			break // the cross-check reads the native format's blocks
+		}
 		trusted, _ := n.cfg.TrustedHashBytes() // validated in New
 		n.checker = &crossChecker{
-			headers: n.headers, blocks: n.blocks, ds: n.ds, genesis: n.genesis, trustedHash: trusted,
+			headers: n.native.headers, blocks: n.native.blocks, ds: n.ds, genesis: n.genesis, trustedHash: trusted,
 			log: n.log.With("component", "crosscheck"),
 		}
 		n.goRun(runCtx, n.checker.run)
@@ -266,27 +283,20 @@ func (n *Node) startServices(ctx context.Context, recoverTo uint64) error {
 	// by the other.
 	syncLog := n.log.With("component", "sync")
 	base.Reputation = peers.NewReputation(p2psync.BanThrough(n.p2p), syncLog)
-	hc := base
-	hc.Kind, hc.Logger = p2psync.Headers, syncLog
-	if n.headers, n.seqHeaders, err = newService[*types.SignedHeader](hc, n.p2p, n.ds); err != nil {
+	base.Logger = syncLog
+	if err := n.chain.build(base, n.cfg.Role == config.RoleLight, n.p2p, n.ds); err != nil {
 		return err
 	}
-	// Stop releases what a failed Start began, so it is registered first.
-	n.stops = append(n.stops, n.headers.Stop)
-	if err := n.headers.Start(ctx); err != nil {
-		return err
-	}
-	if n.cfg.Role == config.RoleLight {
-		return nil
-	}
-	bc := base
-	bc.Kind, bc.Logger = p2psync.Blocks, syncLog
-	if n.blocks, n.seqBlocks, err = newService[*types.Block](bc, n.p2p, n.ds); err != nil {
-		return err
-	}
-	n.stops = append(n.stops, n.blocks.Stop)
-	if err := n.blocks.Start(ctx); err != nil {
-		return err
+	n.headers, n.blocks = n.chain.headerService(), n.chain.blockService()
+	for _, svc := range []syncService{n.headers, n.blocks} {
+		if svc == nil {
+			continue
+		}
+		// Stop releases what a failed Start began, so it is registered first.
+		n.stops = append(n.stops, svc.Stop)
+		if err := svc.Start(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -420,11 +430,23 @@ func (n *Node) APIAddr() string {
 // P2P returns the node's libp2p client.
 func (n *Node) P2P() *p2p.Client { return n.p2p }
 
-// Headers returns the header sync service.
-func (n *Node) Headers() *p2psync.Service[*types.SignedHeader] { return n.headers }
+// Headers returns the header sync service of a native-format node (nil in
+// another format).
+func (n *Node) Headers() *p2psync.Service[*types.SignedHeader] {
+	if n.native == nil {
+		return nil
+	}
+	return n.native.headers
+}
 
-// Blocks returns the block sync service, nil on a light node.
-func (n *Node) Blocks() *p2psync.Service[*types.Block] { return n.blocks }
+// Blocks returns the block sync service of a native-format node, nil on a
+// light node or in another format.
+func (n *Node) Blocks() *p2psync.Service[*types.Block] {
+	if n.native == nil {
+		return nil
+	}
+	return n.native.blocks
+}
 
 // syncConfig is what the header and the block service share of their
 // configuration, from the node's. On a full node sync_from and

@@ -67,7 +67,7 @@ func threeBlocksThenNext(t *testing.T, c seqChain, ds p2psync.Datastore, tx stri
 	for i := 0; i < 3; i++ {
 		require.NoError(t, n.producer.produce(ctx))
 	}
-	head, err := n.blocks.Head(ctx)
+	head, err := n.native.blocks.Head(ctx)
 	require.NoError(t, err)
 	data := types.Data{Txs: [][]byte{[]byte(tx)}}
 	b, err := n.producer.guard.SignBlock(types.NextHeader(head.SignedHeader(), time.Now(), &data), data)
@@ -84,19 +84,19 @@ func TestRestartRecoversHeaderFromBlock(t *testing.T) {
 	ds := memStore(t)
 	n, sh, data := threeBlocksThenNext(t, c, ds, "tx")
 	// The crash: block 4 is stored, its header is not.
-	require.NoError(t, n.seqBlocks.Publish(ctx, types.NewBlock(sh, data)))
+	require.NoError(t, n.native.seqBlocks.Publish(ctx, types.NewBlock(sh, data)))
 	require.Equal(t, uint64(3), n.headers.Height())
 	require.NoError(t, n.Stop(ctx))
 
 	n2, err := idleSequencer(t, c, ds)
 	require.NoError(t, err)
 	require.Equal(t, uint64(4), n2.headers.Height())
-	got, err := n2.headers.GetByHeight(ctx, 4)
+	got, err := n2.native.headers.GetByHeight(ctx, 4)
 	require.NoError(t, err)
 	require.Equal(t, sh.Hash(), got.Hash())
 
 	require.NoError(t, n2.producer.produce(ctx))
-	h5, err := n2.headers.GetByHeight(ctx, 5)
+	h5, err := n2.native.headers.GetByHeight(ctx, 5)
 	require.NoError(t, err)
 	require.NoError(t, got.Verify(h5), "production continues from the recovered header")
 }
@@ -120,11 +120,11 @@ func TestRestartRepublishesJournaledBlock(t *testing.T) {
 	for _, height := range []uint64{n2.blocks.Height(), n2.headers.Height()} {
 		require.Equal(t, uint64(4), height)
 	}
-	b, err := n2.blocks.GetByHeight(ctx, 4)
+	b, err := n2.native.blocks.GetByHeight(ctx, 4)
 	require.NoError(t, err)
 	require.Equal(t, sh.Hash(), b.Hash(), "block 4 was signed anew")
 	require.Equal(t, data.Txs, b.Data().Txs)
-	h, err := n2.headers.GetByHeight(ctx, 4)
+	h, err := n2.native.headers.GetByHeight(ctx, 4)
 	require.NoError(t, err)
 	require.Equal(t, sh.Hash(), h.Hash())
 }
@@ -143,7 +143,7 @@ func TestRestartRepublishesSignedBlock(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(4), n2.blocks.Height())
 	require.Equal(t, uint64(4), n2.headers.Height())
-	b, err := n2.blocks.GetByHeight(ctx, 4)
+	b, err := n2.native.blocks.GetByHeight(ctx, 4)
 	require.NoError(t, err)
 	require.Equal(t, sh.Hash(), b.Hash(), "block 4 was signed anew")
 	require.Equal(t, data.Txs, b.Data().Txs)
@@ -158,7 +158,7 @@ func TestSequencerRefusesToResignAHeight(t *testing.T) {
 	c := newChain(t)
 	ds := memStore(t)
 	n, _, _ := threeBlocksThenNext(t, c, ds, "signed")
-	head, err := n.blocks.Head(ctx)
+	head, err := n.native.blocks.Head(ctx)
 	require.NoError(t, err)
 	other := types.Data{Txs: [][]byte{[]byte("another block 4")}}
 	_, err = n.producer.guard.SignBlock(types.NextHeader(head.SignedHeader(), time.Now(), &other), other)
@@ -198,11 +198,11 @@ func TestStartRefusesHeadersAheadOfBlocks(t *testing.T) {
 	n, err := idleSequencer(t, c, ds)
 	require.NoError(t, err)
 	require.NoError(t, n.producer.produce(ctx))
-	head, err := n.headers.Head(ctx)
+	head, err := n.native.headers.Head(ctx)
 	require.NoError(t, err)
 	sh, err := c.signer.SignNext(head, time.Now(), &types.Data{})
 	require.NoError(t, err)
-	require.NoError(t, n.seqHeaders.Publish(ctx, sh))
+	require.NoError(t, n.native.seqHeaders.Publish(ctx, sh))
 	require.NoError(t, n.Stop(ctx))
 
 	_, err = idleSequencer(t, c, ds)

@@ -46,7 +46,7 @@ func (n *Node) loadSigningState(ctx context.Context) (*signstate.Guard, uint64, 
 // migrateSigningState creates the signing state of a home from before it,
 // from the last block the (reconciled) block store holds.
 func (n *Node) migrateSigningState(ctx context.Context) (*signstate.Guard, error) {
-	head, err := n.blocks.Head(ctx)
+	head, err := n.native.blocks.Head(ctx)
 	switch {
 	case errors.Is(err, header.ErrNoHead):
 		head = nil

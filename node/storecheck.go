@@ -7,7 +7,6 @@ import (
 
 	"github.com/headersync/headersync/config"
 	"github.com/headersync/headersync/p2psync"
-	"github.com/headersync/headersync/types"
 )
 
 // ErrStoreNotOfGenesis: the data dir holds a chain the genesis does not
@@ -20,20 +19,15 @@ var ErrStoreNotOfGenesis = errors.New("the stored chain is not the genesis chain
 // after genesis.json was replaced by one naming a new sequencer key, a full
 // node served the old key's headers as if nothing had changed.
 func (n *Node) checkStoredChains(ctx context.Context) error {
-	errs := []error{p2psync.CheckStoredEnds[*types.SignedHeader](ctx, n.ds, p2psync.Headers, n.genesis)}
-	if n.cfg.Role != config.RoleLight {
-		errs = append(errs, p2psync.CheckStoredEnds[*types.Block](ctx, n.ds, p2psync.Blocks, n.genesis))
+	err := n.chain.checkStored(ctx, n.ds, n.genesis, n.cfg.Role == config.RoleLight)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, p2psync.ErrNotSequencerKey), errors.Is(err, p2psync.ErrWrongChain):
+		// One line: what was found, what the genesis expects, and why
+		// that stops the node.
+		return fmt.Errorf("%w: %w (the data dir holds another chain, or genesis.json changed; refusing to start)", ErrStoreNotOfGenesis, err)
+	default:
+		return fmt.Errorf("check stored chains against the genesis: %w", err)
 	}
-	for _, err := range errs {
-		switch {
-		case err == nil:
-		case errors.Is(err, p2psync.ErrNotSequencerKey), errors.Is(err, p2psync.ErrWrongChain):
-			// One line: what was found, what the genesis expects, and why
-			// that stops the node.
-			return fmt.Errorf("%w: %w (the data dir holds another chain, or genesis.json changed; refusing to start)", ErrStoreNotOfGenesis, err)
-		default:
-			return fmt.Errorf("check stored chains against the genesis: %w", err)
-		}
-	}
-	return nil
 }

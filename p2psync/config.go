@@ -9,7 +9,9 @@ import (
 	"github.com/celestiaorg/go-header"
 	hp2p "github.com/celestiaorg/go-header/p2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync/peers"
 	"github.com/headersync/headersync/types"
 )
@@ -24,7 +26,8 @@ const (
 	Blocks Kind = "block"
 )
 
-// NetworkID returns the go-header network ID of kind k on chain chainID.
+// NetworkID returns the go-header network ID of kind k on the native chain
+// chainID; NamesOf gives every name, in either format.
 func (k Kind) NetworkID(chainID string) string {
 	if k == Blocks {
 		return chainID + "-block"
@@ -45,10 +48,45 @@ func (k Kind) StorePrefix() string {
 func (k Kind) TopicID(chainID string) string { return hp2p.PubsubTopicID(k.NetworkID(chainID)) }
 
 // ProtocolID returns the exchange protocol of kind k on chain chainID, e.g.
-// "/gm/header-ex/v0.0.3". go-header builds it the same way but does not export
-// the function.
-func (k Kind) ProtocolID(chainID string) string {
-	return fmt.Sprintf("/%s/header-ex/v0.0.3", k.NetworkID(chainID))
+// "/gm/header-ex/v0.0.3".
+func (k Kind) ProtocolID(chainID string) string { return string(protocolID(k.NetworkID(chainID))) }
+
+// Names are what a service is called on its chain's network.
+type Names struct {
+	NetworkID string      // go-header's network ID
+	Topic     string      // gossipsub topic
+	Protocol  protocol.ID // exchange protocol
+	// MsgID identifies a gossip message; every node of the network must
+	// use the same function, or duplicate suppression and IWANT break.
+	MsgID pubsub.MsgIdFunction
+}
+
+// NamesOf returns the names of kind k on chain g. A native chain's network
+// is the chain ID for headers and chain ID + "-block" for blocks, its
+// messages identified by the hash of their data (p2p.MsgID). A rollkit
+// v0.13 chain's are chain ID + "-headerSync" and "-blockSync", its messages
+// identified by sender and sequence number (gossipsub's default), as
+// rollkit's nodes name them.
+func (k Kind) NamesOf(g *types.Genesis) Names {
+	network, msgID := k.NetworkID(g.ChainID), pubsub.MsgIdFunction(p2p.MsgID)
+	if g.HeaderFormat() == types.FormatRollkit013 {
+		network, msgID = g.ChainID+"-headerSync", pubsub.DefaultMsgIdFn
+		if k == Blocks {
+			network = g.ChainID + "-blockSync"
+		}
+	}
+	return Names{
+		NetworkID: network,
+		Topic:     hp2p.PubsubTopicID(network),
+		Protocol:  protocolID(network),
+		MsgID:     msgID,
+	}
+}
+
+// protocolID is go-header's exchange protocol of a network. go-header
+// builds it the same way but does not export the function.
+func protocolID(network string) protocol.ID {
+	return protocol.ID(fmt.Sprintf("/%s/header-ex/v0.0.3", network))
 }
 
 // SyncFrom is where a node with an empty store begins its chain.
@@ -208,12 +246,12 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// TopicScores are the gossipsub scoring parameters of the chain's header
-// and block topics (go-header's recommendation), for p2p.WithTopicScores.
-func TopicScores(chainID string) map[string]*pubsub.TopicScoreParams {
+// TopicScores are the gossipsub scoring parameters of chain g's header and
+// block topics (go-header's recommendation), for p2p.WithTopicScores.
+func TopicScores(g *types.Genesis) map[string]*pubsub.TopicScoreParams {
 	h, b := hp2p.GossibSubScore, hp2p.GossibSubScore
 	return map[string]*pubsub.TopicScoreParams{
-		Headers.TopicID(chainID): &h,
-		Blocks.TopicID(chainID):  &b,
+		Headers.NamesOf(g).Topic: &h,
+		Blocks.NamesOf(g).Topic:  &b,
 	}
 }

@@ -67,7 +67,7 @@ func newPeer(t *testing.T, o peerOpts) *testPeer {
 		BlockedPeers:  o.blocked,
 	})
 	require.NoError(t, err)
-	client, err := p2p.New(cfg, o.key, chainID, nil, logger, p2p.WithTopicScores(p2psync.TopicScores(chainID)))
+	client, err := p2p.New(cfg, o.key, chainID, nil, logger, p2p.WithTopicScores(p2psync.TopicScores(&types.Genesis{ChainID: chainID})))
 	require.NoError(t, err)
 	require.NoError(t, client.Start(context.Background()))
 	t.Cleanup(func() { require.NoError(t, client.Stop(context.Background())) })

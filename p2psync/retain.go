@@ -17,6 +17,7 @@ import (
 	"github.com/headersync/headersync/p2psync/peers"
 	"github.com/headersync/headersync/store/headerstore"
 	"github.com/headersync/headersync/types"
+	"github.com/headersync/headersync/types/rollkit"
 )
 
 // A service with a retention window (Config.Retain) keeps the headers from
@@ -316,14 +317,18 @@ func (r *retainer[H]) request(ctx context.Context, p peer.ID, lo, hi uint64) ([]
 }
 
 // linkBelow authenticates hs, the headers right below above, by the links
-// of above (types.LinkBelow), or each by its own signature for header
-// types the types package does not link.
+// of above (types.LinkBelow, rollkit.LinkBelow), or each by its own
+// signature for header types no format package links.
 func linkBelow[H Header[H]](hs []H, above H) error {
 	switch c := any(hs).(type) {
 	case []*types.SignedHeader:
 		return types.LinkBelow(c, any(above).(*types.SignedHeader))
 	case []*types.Block:
 		return types.LinkBlocksBelow(c, any(above).(*types.Block))
+	case []*rollkit.SignedHeader:
+		return rollkit.LinkBelow(c, any(above).(*rollkit.SignedHeader))
+	case []*rollkit.Block:
+		return rollkit.LinkBlocksBelow(c, any(above).(*rollkit.Block))
 	}
 	for i := len(hs) - 1; i >= 0; i-- {
 		if err := hs[i].Validate(); err != nil {

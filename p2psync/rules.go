@@ -11,6 +11,7 @@ import (
 	"github.com/celestiaorg/go-header"
 
 	"github.com/headersync/headersync/types"
+	"github.com/headersync/headersync/types/rollkit"
 )
 
 // Header is what a Service can sync: a go-header Header that also names the
@@ -150,13 +151,17 @@ func origin[H Header[H]](g *types.Genesis, h H) error {
 // validateChain validates hs, consecutive headers of one answer, as
 // Validate would each of them, with one signature check (types.ValidateChain,
 // DESIGN §8): the highest header's signature, and hash links down from it.
-// Header types the types package does not link are validated one by one.
+// Header types no format package links are validated one by one.
 func validateChain[H Header[H]](hs []H) error {
 	switch c := any(hs).(type) {
 	case []*types.SignedHeader:
 		return types.ValidateChain(c)
 	case []*types.Block:
 		return types.ValidateBlocks(c)
+	case []*rollkit.SignedHeader:
+		return rollkit.ValidateChain(c)
+	case []*rollkit.Block:
+		return rollkit.ValidateBlocks(c)
 	}
 	for _, h := range hs {
 		if err := h.Validate(); err != nil {

@@ -16,10 +16,8 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/net/conngater"
 
-	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync/peers"
 	"github.com/headersync/headersync/store/headerstore"
 )
@@ -141,7 +139,7 @@ const failedStartStop = 10 * time.Second
 func (s *Service[H]) start(ctx, runCtx context.Context) error {
 	cfg := s.cfg
 	chainID := cfg.Genesis.ChainID
-	networkID := cfg.Kind.NetworkID(chainID)
+	names := cfg.Kind.NamesOf(cfg.Genesis)
 	h := s.net.Host()
 
 	st, err := openStore[H](ctx, s.ds, cfg.Kind, s.log, headerstore.WithSyncEvery(syncEvery))
@@ -163,26 +161,26 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 	s.init.done.Store(hasHead)
 
 	s.gate = newGossipGate[H](cfg.Genesis, st, s.init.done.Load, &s.run.work, s.log)
-	client := peers.NewClient[H](h, protocol.ID(cfg.Kind.ProtocolID(chainID)), s.net.SeedIDs(), cfg.Reputation, cfg.RequestTimeout)
+	client := peers.NewClient[H](h, names.Protocol, s.net.SeedIDs(), cfg.Reputation, cfg.RequestTimeout)
 	plan := PlanInit(hasHead, cfg.Sequencer && !recovering, cfg.TrustedHash, cfg.SyncFrom)
 	if syncs && !hasHead {
 		s.boot = &bootstrap[H]{plan: plan, init: s.init, peers: client, events: h.EventBus(),
 			retryMin: cfg.InitRetryMin, retryMax: cfg.InitRetryMax, candidates: make(chan H, 1), log: s.log}
 		s.gate.offer = s.boot.offer
 	}
-	sub, err := hp2p.NewSubscriber[H](s.net.PubSub(), p2p.MsgID,
-		hp2p.WithSubscriberNetworkID(networkID), hp2p.WithSubscriberMetrics())
+	sub, err := hp2p.NewSubscriber[H](s.net.PubSub(), names.MsgID,
+		hp2p.WithSubscriberNetworkID(names.NetworkID), hp2p.WithSubscriberMetrics())
 	if err != nil {
 		return fmt.Errorf("create subscriber: %w", err)
 	}
-	stops, err := s.gate.join(ctx, sub, cfg.Kind.TopicID(chainID))
+	stops, err := s.gate.join(ctx, sub, names.Topic)
 	s.run.onStop(stops...)
 	if err != nil {
 		return err
 	}
 	s.run.goroutine(runCtx, s.gate.drain)
 
-	if s.server, err = newExchangeServer(h, st, protocol.ID(cfg.Kind.ProtocolID(chainID)), cfg.Limits, s.log); err != nil {
+	if s.server, err = newExchangeServer(h, st, names.Protocol, cfg.Limits, s.log); err != nil {
 		return err
 	}
 	s.run.onStop(s.server.Stop)
@@ -219,7 +217,7 @@ func (s *Service[H]) start(ctx, runCtx context.Context) error {
 	}
 
 	ex, err := hp2p.NewExchange[H](h, s.net.SeedIDs(), s.net.ConnectionGater(),
-		hp2p.WithNetworkID[hp2p.ClientParameters](networkID),
+		hp2p.WithNetworkID[hp2p.ClientParameters](names.NetworkID),
 		hp2p.WithChainID(chainID),
 		hp2p.WithMaxHeadersPerRangeRequest(cfg.RequestSize),
 		hp2p.WithRangeRequestTimeout[hp2p.ClientParameters](cfg.RequestTimeout),

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/celestiaorg/go-header"
 	gosync "github.com/celestiaorg/go-header/sync"
@@ -104,7 +103,7 @@ func (s *Service[H]) servingPeers() int {
 
 // serves reports whether p announced this service's exchange protocol.
 func (s *Service[H]) serves(p peer.ID) bool {
-	protos, err := s.net.Host().Peerstore().SupportsProtocols(p, protocol.ID(s.cfg.Kind.ProtocolID(s.cfg.Genesis.ChainID)))
+	protos, err := s.net.Host().Peerstore().SupportsProtocols(p, s.cfg.Kind.NamesOf(s.cfg.Genesis).Protocol)
 	return err == nil && len(protos) > 0
 }
 

@@ -51,10 +51,10 @@ func expandedKey(pub ed25519.PublicKey) *voi.ExpandedPublicKey {
 	return exp
 }
 
-// verifyEd25519 reports whether sig is pub's signature of msg, exactly as
+// VerifyEd25519 reports whether sig is pub's signature of msg, exactly as
 // crypto/ed25519.Verify does, faster. Unlike crypto/ed25519 it does not
 // panic on a key of the wrong length: it rejects it.
-func verifyEd25519(pub ed25519.PublicKey, msg, sig []byte) bool {
+func VerifyEd25519(pub ed25519.PublicKey, msg, sig []byte) bool {
 	if len(pub) != ed25519.PublicKeySize || len(sig) != ed25519.SignatureSize {
 		return false
 	}

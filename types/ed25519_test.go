@@ -9,7 +9,7 @@ import (
 	"github.com/oasisprotocol/curve25519-voi/curve"
 )
 
-// TestVerifyMatchesStdlib holds verifyEd25519 to crypto/ed25519's decision,
+// TestVerifyMatchesStdlib holds VerifyEd25519 to crypto/ed25519's decision,
 // case by case: honest signatures, corrupted ones, non-canonical S, and
 // public keys and R values that are small-order, of mixed order, not
 // canonically encoded or not points at all. One different answer would let
@@ -20,8 +20,8 @@ func TestVerifyMatchesStdlib(t *testing.T) {
 	same := func(what string, pub, msg, sig []byte) {
 		t.Helper()
 		want := ed25519.Verify(pub, msg, sig)
-		if got := verifyEd25519(pub, msg, sig); got != want {
-			t.Fatalf("%s: verifyEd25519 says %v, crypto/ed25519 %v\npub %x\nmsg %x\nsig %x", what, got, want, pub, msg, sig)
+		if got := VerifyEd25519(pub, msg, sig); got != want {
+			t.Fatalf("%s: VerifyEd25519 says %v, crypto/ed25519 %v\npub %x\nmsg %x\nsig %x", what, got, want, pub, msg, sig)
 		}
 		if want {
 			accepted++

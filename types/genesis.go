@@ -17,15 +17,54 @@ import (
 // ErrInvalidGenesis is wrapped by every error Genesis.Validate returns.
 var ErrInvalidGenesis = errors.New("invalid genesis")
 
+// Format names a chain's header format: how its headers and blocks are
+// encoded, hashed and signed, and how its networks are named.
+type Format string
+
+const (
+	// FormatHeadersync is this project's own format (the default).
+	FormatHeadersync Format = "headersync"
+	// FormatRollkit013 is rollkit v0.13's (package types/rollkit): its
+	// genesis is CometBFT's genesis.json.
+	FormatRollkit013 Format = "rollkit-v0.13"
+)
+
+// OrDefault returns f, or FormatHeadersync when f is unset.
+func (f Format) OrDefault() Format {
+	if f == "" {
+		return FormatHeadersync
+	}
+	return f
+}
+
+// ParseFormat reads a format name; "" is FormatHeadersync.
+func ParseFormat(s string) (Format, error) {
+	switch Format(s) {
+	case "", FormatHeadersync:
+		return FormatHeadersync, nil
+	case FormatRollkit013:
+		return FormatRollkit013, nil
+	}
+	return "", fmt.Errorf("format %q; expected %q or %q", s, FormatHeadersync, FormatRollkit013)
+}
+
 // Genesis fixes what every node of a chain must agree on before the first
 // block: the chain ID, the height of the first block, the genesis time and
-// the public key of the only sequencer allowed to sign headers.
+// the public key of the only sequencer allowed to sign headers, and the
+// chain's header format. A rollkit chain's genesis is read from its
+// CometBFT genesis.json (rollkit.LoadGenesis); this package's file format
+// is the native one.
 type Genesis struct {
 	ChainID         string
 	InitialHeight   uint64
 	GenesisTime     time.Time
 	SequencerPubKey ed25519.PublicKey
+	// Format is the chain's header format; "" is FormatHeadersync.
+	Format Format
 }
+
+// HeaderFormat returns g's format, FormatHeadersync when unset.
+func (g *Genesis) HeaderFormat() Format { return g.Format.OrDefault() }
 
 // genesisJSON is the file format: the key is hex, the time RFC 3339.
 type genesisJSON struct {
@@ -37,7 +76,10 @@ type genesisJSON struct {
 
 // Validate checks every field; errors name the JSON field.
 func (g *Genesis) Validate() error {
-	if err := ValidateChainID(g.ChainID); err != nil {
+	if _, err := ParseFormat(string(g.Format)); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidGenesis, err)
+	}
+	if err := g.validateChainID(); err != nil {
 		return fmt.Errorf("%w: chain_id: %w", ErrInvalidGenesis, err)
 	}
 	if g.InitialHeight == 0 {
@@ -52,11 +94,30 @@ func (g *Genesis) Validate() error {
 	return nil
 }
 
+// validateChainID applies the chain-ID rule of g's format.
+func (g *Genesis) validateChainID() error { return g.HeaderFormat().ValidateChainID(g.ChainID) }
+
+// ValidateChainID applies the format's chain-ID rule: this project's
+// (ValidateChainID), or CometBFT's for rollkit chains (1 to 50 bytes).
+func (f Format) ValidateChainID(id string) error {
+	if f != FormatRollkit013 {
+		return ValidateChainID(id)
+	}
+	if id == "" || len(id) > MaxChainIDLen {
+		return fmt.Errorf("%w: %d bytes; expected 1 to %d", ErrInvalidChainID, len(id), MaxChainIDLen)
+	}
+	return nil
+}
+
 // SequencerAddress is the proposer address every header must carry.
 func (g *Genesis) SequencerAddress() []byte { return Address(g.SequencerPubKey) }
 
-// MarshalJSON encodes g in the genesis file format.
+// MarshalJSON encodes g in the genesis file format. A rollkit chain's
+// genesis is its own CometBFT file, which this does not write.
 func (g Genesis) MarshalJSON() ([]byte, error) {
+	if g.HeaderFormat() != FormatHeadersync {
+		return nil, fmt.Errorf("%w: a %s genesis is kept in its own file format", ErrInvalidGenesis, g.Format)
+	}
 	return json.Marshal(genesisJSON{
 		ChainID:         g.ChainID,
 		InitialHeight:   g.InitialHeight,

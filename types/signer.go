@@ -28,7 +28,7 @@ func signBytes(hash []byte) []byte {
 }
 
 func verifySignature(pub ed25519.PublicKey, hash, sig []byte) bool {
-	return verifyEd25519(pub, signBytes(hash), sig)
+	return VerifyEd25519(pub, signBytes(hash), sig)
 }
 
 // Signer holds the sequencer's private key and signs headers with it.

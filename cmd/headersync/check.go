@@ -10,9 +10,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/headersync/headersync/config"
+	"github.com/headersync/headersync/node"
 	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
+	"github.com/headersync/headersync/types/rollkit"
 )
 
 func newCheckCmd() *cobra.Command {
@@ -37,7 +39,7 @@ stored. Exits 1 if any chain fails.`,
 			if err != nil {
 				return err
 			}
-			genesis, err := types.LoadGenesis(h.GenesisFile())
+			genesis, err := node.LoadGenesis(cfg.Format, h.GenesisFile())
 			if err != nil {
 				return err
 			}
@@ -56,16 +58,26 @@ stored. Exits 1 if any chain fails.`,
 			defer ds.Close()
 
 			ctx := cmd.Context()
-			errs := []error{checkChain[*types.SignedHeader](ctx, cmd.OutOrStdout(), ds, p2psync.Headers, genesis, trusted, explicit)}
-			if cfg.Role != config.RoleLight {
-				errs = append(errs, checkChain[*types.Block](ctx, cmd.OutOrStdout(), ds, p2psync.Blocks, genesis, trusted, explicit))
+			light := cfg.Role == config.RoleLight
+			if genesis.HeaderFormat() == types.FormatRollkit013 {
+				return checkChains[*rollkit.SignedHeader, *rollkit.Block](ctx, cmd.OutOrStdout(), ds, genesis, trusted, explicit, light)
 			}
-			return joinOneLine(errs...)
+			return checkChains[*types.SignedHeader, *types.Block](ctx, cmd.OutOrStdout(), ds, genesis, trusted, explicit, light)
 		},
 	}
 	cmd.Flags().StringVar(&home, "home", defaultHome(), "node home directory")
 	cmd.Flags().StringVar(&trustedHash, "trusted-hash", "", "hash (hex) of the header the chains begin at, if the node started from one")
 	return cmd
+}
+
+// checkChains verifies the stored header chain, and the block chain unless
+// light, of header type H and block type B.
+func checkChains[H p2psync.Header[H], B p2psync.Header[B]](ctx context.Context, w io.Writer, ds p2psync.Datastore, g *types.Genesis, trusted header.Hash, explicit, light bool) error {
+	errs := []error{checkChain[H](ctx, w, ds, p2psync.Headers, g, trusted, explicit)}
+	if !light {
+		errs = append(errs, checkChain[B](ctx, w, ds, p2psync.Blocks, g, trusted, explicit))
+	}
+	return joinOneLine(errs...)
 }
 
 // checkChain verifies one stored chain and prints its report. Unless the

@@ -22,28 +22,36 @@ func defaultHome() string {
 }
 
 func newInitCmd() *cobra.Command {
-	var home, chainID, role, genesisFile string
+	var home, chainID, role, genesisFile, format string
 	cmd := &cobra.Command{
-		Use:   "init --home DIR --chain-id ID --role sequencer|full|light [--genesis FILE]",
+		Use:   "init --home DIR --chain-id ID --role sequencer|full|light [--genesis FILE] [--format rollkit-v0.13]",
 		Short: "Create a node's home: config, keys and genesis",
 		Long: `Create a node's home directory with config.toml, the libp2p identity key
 and genesis.json. A sequencer also gets its signing key and a new genesis
 naming it; full and light nodes copy the sequencer's genesis (--genesis).
-Prints the node's peer ID. Refuses to touch an existing home.`,
+With --format rollkit-v0.13 a full or light node joins a rollkit v0.13
+network: --genesis is that chain's genesis.json as rollkit writes it,
+copied as is. Prints the node's peer ID. Refuses to touch an existing home.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := config.ParseRole(role)
 			if err != nil {
 				return err
 			}
-			in := node.InitOptions{Role: r, ChainID: chainID}
+			f, err := types.ParseFormat(format)
+			if err != nil {
+				return err
+			}
+			in := node.InitOptions{Role: r, ChainID: chainID, GenesisFile: genesisFile}
 			switch {
+			case f != types.FormatHeadersync && r == config.RoleSequencer:
+				return fmt.Errorf("--format %s is for full and light nodes; a sequencer produces the native format", f)
 			case genesisFile != "" && r == config.RoleSequencer:
 				return errors.New("--genesis is for full and light nodes; a sequencer creates its genesis")
 			case genesisFile == "" && r != config.RoleSequencer:
 				return fmt.Errorf("a %s node needs --genesis FILE (the sequencer's genesis.json)", r)
 			case genesisFile != "":
-				if in.Genesis, err = types.LoadGenesis(genesisFile); err != nil {
+				if in.Genesis, err = node.LoadGenesis(f, genesisFile); err != nil {
 					return err
 				}
 			case chainID == "":
@@ -61,6 +69,7 @@ Prints the node's peer ID. Refuses to touch an existing home.`,
 	cmd.Flags().StringVar(&chainID, "chain-id", "", "chain ID (sequencer: required; others: must match the genesis)")
 	cmd.Flags().StringVar(&role, "role", "", "sequencer, full or light")
 	cmd.Flags().StringVar(&genesisFile, "genesis", "", "the chain's genesis.json (full and light nodes)")
+	cmd.Flags().StringVar(&format, "format", string(types.FormatHeadersync), `the chain's header format: headersync, or rollkit-v0.13 to join a rollkit v0.13 network`)
 	_ = cmd.MarkFlagRequired("role")
 	return cmd
 }
