@@ -347,23 +347,24 @@ func hexHash(h types.Hash) string { return hex.EncodeToString(h) }
 // ---------------------------------------------------------------------------
 // rollkit nodes, in process
 
-type rkKind int
+// rkServices says which sync services a rollkit node runs.
+type rkServices int
 
 const (
-	rkHeaders rkKind = iota // block.HeaderSyncService
-	rkBlocks                // block.BlockSyncService
+	rkHeaders rkServices = 1 << iota // block.HeaderSyncService
+	rkBlocks                         // block.BlockSyncService
 )
 
 type rkOptions struct {
-	kind       rkKind
+	services   rkServices // zero means rkHeaders
 	aggregator bool
 	seeds      []string // multiaddrs with /p2p/<id>
 	genesis    *cmtypes.GenesisDoc
 	name       string // for logs
 }
 
-// rkNode is a rollkit p2p client with one sync service, as rollkit's full
-// node wires them (node/full.go).
+// rkNode is a rollkit p2p client with its header and/or block sync service,
+// wired as rollkit's full node wires them (node/full.go).
 type rkNode struct {
 	tb     testing.TB
 	name   string
@@ -444,8 +445,10 @@ func newRollkit(tb testing.TB, opt rkOptions) (*rkNode, error) {
 		return nil, err
 	}
 
-	switch opt.kind {
-	case rkHeaders:
+	if opt.services == 0 {
+		opt.services = rkHeaders
+	}
+	if opt.services&rkHeaders != 0 {
 		svc, err := block.NewHeaderSyncService(n.kv, conf, opt.genesis, n.client, logger.With("module", "HeaderSyncService"))
 		if err != nil {
 			return nil, fmt.Errorf("header sync service: %w", err)
@@ -454,7 +457,8 @@ func newRollkit(tb testing.TB, opt rkOptions) (*rkNode, error) {
 			return nil, fmt.Errorf("start header sync service: %w", err)
 		}
 		n.hss = svc
-	case rkBlocks:
+	}
+	if opt.services&rkBlocks != 0 {
 		svc, err := block.NewBlockSyncService(n.kv, conf, opt.genesis, n.client, logger.With("module", "BlockSyncService"))
 		if err != nil {
 			return nil, fmt.Errorf("block sync service: %w", err)
@@ -465,6 +469,35 @@ func newRollkit(tb testing.TB, opt rkOptions) (*rkNode, error) {
 		n.bss = svc
 	}
 	return n, nil
+}
+
+// quietStopErrors drops what rollkit v0.13.7's SyncService.Stop and
+// p2p.Client.Close always return: go-header's subscriber cannot close its
+// topic because the sync service never cancels the subscription it opened in
+// Start ("cannot close topic: outstanding event handlers or subscriptions"),
+// and the exchange, the DHT and the tx gossiper report their own cancelled
+// contexts.
+func quietStopErrors(err error) error {
+	if err == nil {
+		return nil
+	}
+	var keep []error
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, sub := range j.Unwrap() {
+				walk(sub)
+			}
+			return
+		}
+		if e == nil || errors.Is(e, context.Canceled) ||
+			strings.Contains(e.Error(), "outstanding event handlers or subscriptions") {
+			return
+		}
+		keep = append(keep, e)
+	}
+	walk(err)
+	return errors.Join(keep...)
 }
 
 // waitConnected polls until client is connected to every seed.
@@ -499,13 +532,13 @@ func (n *rkNode) stop() {
 		defer cancel()
 		var errs []error
 		if n.hss != nil {
-			errs = append(errs, n.hss.Stop(ctx))
+			errs = append(errs, quietStopErrors(n.hss.Stop(ctx)))
 		}
 		if n.bss != nil {
-			errs = append(errs, n.bss.Stop(ctx))
+			errs = append(errs, quietStopErrors(n.bss.Stop(ctx)))
 		}
 		if n.client != nil {
-			errs = append(errs, n.client.Close())
+			errs = append(errs, quietStopErrors(n.client.Close()))
 		}
 		if n.kv != nil {
 			errs = append(errs, n.kv.Close())
@@ -519,15 +552,21 @@ func (n *rkNode) stop() {
 	})
 }
 
-// height is the height of the node's header (or block) store.
+// height is the height of the node's header store, or of its block store
+// when it runs no header sync, or the lower of the two when it runs both.
 func (n *rkNode) height() uint64 {
-	if n.hss != nil {
+	switch {
+	case n.hss != nil && n.bss != nil:
+		return min(n.hss.Store().Height(), n.bss.Store().Height())
+	case n.hss != nil:
 		return n.hss.Store().Height()
+	default:
+		return n.bss.Store().Height()
 	}
-	return n.bss.Store().Height()
 }
 
-// hashAt is the hash the node stores at height.
+// hashAt is the hash of the header the node stores at height (of the block,
+// when it runs no header sync).
 func (n *rkNode) hashAt(ctx context.Context, height uint64) (types.Hash, error) {
 	if n.hss != nil {
 		h, err := n.hss.Store().GetByHeight(ctx, height)
@@ -543,42 +582,33 @@ func (n *rkNode) hashAt(ctx context.Context, height uint64) (types.Hash, error) 
 	return b.Hash(), nil
 }
 
-// hasHeight reports whether the node stores a header (or block) at height,
-// without blocking for it as the store's GetByHeight does.
-func (n *rkNode) hasHeight(ctx context.Context, height uint64) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	defer cancel()
-	var err error
-	if n.hss != nil {
-		_, err = n.hss.Store().GetByHeight(ctx, height)
-	} else {
-		_, err = n.bss.Store().GetByHeight(ctx, height)
+// signedHeader is the header the node stores at height.
+func (n *rkNode) signedHeader(ctx context.Context, height uint64) (*types.SignedHeader, error) {
+	h, err := n.hss.Store().GetByHeight(ctx, height)
+	if err != nil {
+		return nil, fmt.Errorf("%s: header %d: %w", n.name, height, err)
 	}
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, context.DeadlineExceeded):
-		return false, nil
-	default:
-		return false, fmt.Errorf("%s: get %d: %w", n.name, height, err)
-	}
+	return h, nil
 }
 
-// publish writes blocks [from, to] of c to the node's store and broadcasts
-// them, as rollkit's block manager does for each block it produces.
+// publish writes blocks [from, to] of c to the node's stores and broadcasts
+// them (the header to the header-sync topic, the block to the block-sync
+// topic), as rollkit's block manager does for each block it produces, and
+// waits until the node's own stores hold them.
 func (n *rkNode) publish(tb testing.TB, c *chain, from, to uint64) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for h := from; h <= to; h++ {
-		var err error
 		if n.hss != nil {
-			err = n.hss.WriteToStoreAndBroadcast(ctx, c.header(h))
-		} else {
-			err = n.bss.WriteToStoreAndBroadcast(ctx, c.block(h))
+			if err := n.hss.WriteToStoreAndBroadcast(ctx, c.header(h)); err != nil {
+				tb.Fatalf("%s: write and broadcast header %d: %v", n.name, h, err)
+			}
 		}
-		if err != nil {
-			tb.Fatalf("%s: write and broadcast %d: %v", n.name, h, err)
+		if n.bss != nil {
+			if err := n.bss.WriteToStoreAndBroadcast(ctx, c.block(h)); err != nil {
+				tb.Fatalf("%s: write and broadcast block %d: %v", n.name, h, err)
+			}
 		}
 	}
 	// The go-header store writes in the background: its height catches up
@@ -586,34 +616,29 @@ func (n *rkNode) publish(tb testing.TB, c *chain, from, to uint64) {
 	n.waitHeight(tb, to, 30*time.Second)
 }
 
-// topic is the gossip topic of the node's sync service.
-func (n *rkNode) topic() string {
-	kind := "headerSync"
-	if n.bss != nil {
-		kind = "blockSync"
-	}
-	return fmt.Sprintf("/%s-%s/header-sub/v0.0.1", testChainID, kind)
-}
+// headerTopic and blockTopic are the gossip topics of rollkit's sync services.
+func headerTopic() string { return fmt.Sprintf("/%s-headerSync/header-sub/v0.0.1", testChainID) }
+func blockTopic() string  { return fmt.Sprintf("/%s-blockSync/header-sub/v0.0.1", testChainID) }
 
-// waitMeshPeer waits until id is in the node's gossipsub mesh for its sync
-// topic. Before then, what the node publishes does not reach id: gossipsub
-// publishes to the topic's mesh only (rollkit does not turn on flood
-// publishing), and a message published into an empty mesh is lost for good.
-// rollkit's syncer does not poll for heads, so only the next gossip message
-// would close such a gap. Gossipsub protects mesh peers in the connection
-// manager with the tag "pubsub:<topic>", which is what this polls.
-func (n *rkNode) waitMeshPeer(tb testing.TB, id peer.ID, timeout time.Duration) {
+// waitMeshPeer waits until id is in the node's gossipsub mesh for topic.
+// Before then, what the node publishes does not reach id: gossipsub publishes
+// to the topic's mesh only (rollkit does not turn on flood publishing), and a
+// message published into an empty mesh is lost for good. rollkit's syncer
+// does not poll for heads, so only the next gossip message would close such a
+// gap. Gossipsub protects mesh peers in the connection manager with the tag
+// "pubsub:<topic>", which is what this polls.
+func (n *rkNode) waitMeshPeer(tb testing.TB, topic string, id peer.ID, timeout time.Duration) {
 	tb.Helper()
-	tag := "pubsub:" + n.topic()
-	waitFor(tb, timeout, fmt.Sprintf("rollkit %s to graft %s into its %s mesh", n.name, id, n.topic()), func() (bool, string) {
+	tag := "pubsub:" + topic
+	waitFor(tb, timeout, fmt.Sprintf("rollkit %s to graft %s into its %s mesh", n.name, id, topic), func() (bool, string) {
 		if n.client.Host().ConnManager().IsProtected(id, tag) {
 			return true, ""
 		}
-		return false, fmt.Sprintf("topic peers %v", n.client.PubSub().ListPeers(n.topic()))
+		return false, fmt.Sprintf("topic peers %v", n.client.PubSub().ListPeers(topic))
 	})
 }
 
-// waitHeight waits until the node stores height h.
+// waitHeight waits until the node stores height h (in every store it runs).
 func (n *rkNode) waitHeight(tb testing.TB, h uint64, timeout time.Duration) {
 	tb.Helper()
 	waitFor(tb, timeout, fmt.Sprintf("rollkit %s at height %d", n.name, h), func() (bool, string) {
@@ -794,14 +819,37 @@ func (n *hsNode) status() (hsStatus, error) {
 // hashAt is the lower-hex hash headersync stores at height ("" when it has
 // none). kind is "headers" or "blocks".
 func (n *hsNode) hashAt(kind string, height uint64) (string, error) {
+	// GET /headers/{h} is a header with its "hash"; GET /blocks/{h} is a
+	// block whose "header" has it.
 	var v struct {
-		Hash string `json:"hash"`
+		Hash   string `json:"hash"`
+		Header struct {
+			Hash string `json:"hash"`
+		} `json:"header"`
 	}
 	found, err := n.getJSON(fmt.Sprintf("/%s/%d", kind, height), &v)
 	if err != nil || !found {
 		return "", err
 	}
-	return v.Hash, nil
+	if v.Hash != "" {
+		return v.Hash, nil
+	}
+	return v.Header.Hash, nil
+}
+
+// blockTxs is the transactions of the block headersync stores at height.
+func (n *hsNode) blockTxs(height uint64) ([][]byte, error) {
+	var v struct {
+		Txs [][]byte `json:"txs"`
+	}
+	found, err := n.getJSON(fmt.Sprintf("/blocks/%d", height), &v)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("GET /blocks/%d: 404", height)
+	}
+	return v.Txs, nil
 }
 
 // waitHeight waits until headersync's header store reaches h.
@@ -845,14 +893,15 @@ func (n *hsNode) checkRunning(tb testing.TB) {
 // logs is everything headersync has written so far.
 func (n *hsNode) logs() string { return n.stderr.String() }
 
-// bannedPeer reports whether headersync logged that it banned id.
-func (n *hsNode) bannedPeer(id peer.ID) bool {
+// bannedPeer returns the line in which headersync logged that it banned id
+// ("" when it has not).
+func (n *hsNode) bannedPeer(id peer.ID) string {
 	for _, line := range strings.Split(n.logs(), "\n") {
 		if strings.Contains(line, `msg="banned peer"`) && strings.Contains(line, "peer="+id.String()) {
-			return true
+			return line
 		}
 	}
-	return false
+	return ""
 }
 
 // ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ func TestRollkitSyncsFromRollkit(t *testing.T) {
 	follower.waitHeight(t, 500, 30*time.Second)
 	requireRollkitHashes(t, follower, c, 1, 500)
 
-	seq.waitMeshPeer(t, follower.id, 10*time.Second)
+	seq.waitMeshPeer(t, headerTopic(), follower.id, 10*time.Second)
 	for i := 0; i < 5; i++ {
 		c.appendAt(t, time.Now())
 	}

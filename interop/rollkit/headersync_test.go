@@ -1,0 +1,178 @@
+package rollkit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/rollkit/rollkit/types"
+)
+
+// syncedLight starts a rollkit broadcaster holding an n-header chain and a
+// headersync light node seeded to it, and waits until headersync has the
+// whole chain.
+func syncedLight(t *testing.T, n int) (*chain, *rkNode, *hsNode) {
+	t.Helper()
+	c := newChain(t)
+	c.extend(t, n, time.Now())
+	seq := startRollkit(t, rkOptions{aggregator: true, genesis: c.genesis, name: "sequencer"})
+	seq.publish(t, c, 1, c.height())
+	hs := startHeadersync(t, hsOptions{role: "light", genesis: c.genesisFile, seeds: []string{seq.addr}, name: "light"})
+	hs.waitHeight(t, c.height(), 45*time.Second)
+	return c, seq, hs
+}
+
+// TestHeadersyncSyncsFromRollkit: a headersync light node in rollkit format,
+// seeded to a rollkit v0.13.7 node that has 3000 headers, fetches them all
+// over rollkit's header exchange (same hashes as rollkit's), then follows 20
+// more by rollkit's gossip.
+func TestHeadersyncSyncsFromRollkit(t *testing.T) {
+	const n = 3000
+	c, seq, hs := syncedLight(t, n)
+	requireSameHashes(t, hs, "headers", c, 1, 2, n/2, n-1, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, h := range []uint64{1, n / 2, n} {
+		got, err := seq.hashAt(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := c.header(h).Hash(); !bytes.Equal(got, want) {
+			t.Fatalf("the rollkit broadcaster stores %X at %d, the chain has %X", got, h, want)
+		}
+	}
+
+	// Gossip: the broadcaster publishes into its mesh only, so wait until
+	// headersync is in it; then each new header must arrive without asking.
+	seq.waitMeshPeer(t, headerTopic(), hs.id, 10*time.Second)
+	for i := 0; i < 20; i++ {
+		c.appendAt(t, time.Now())
+	}
+	seq.publish(t, c, n+1, n+20)
+	hs.waitHeight(t, n+20, 5*time.Second)
+	requireSameHashes(t, hs, "headers", c, n+1, n+10, n+20)
+	st, err := hs.status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := hexHash(c.header(n + 20).Hash()); st.Headers.Height != n+20 || st.Headers.HeadHash != want {
+		t.Fatalf("headersync /status headers: height %d head %s, want %d %s", st.Headers.Height, st.Headers.HeadHash, n+20, want)
+	}
+}
+
+// TestRollkitSyncsFromHeadersync: with the rollkit broadcaster gone, a fresh
+// rollkit v0.13.7 non-aggregator node whose only seed is the headersync light
+// node gets the genesis header from it, asks it for the head, and syncs the
+// whole chain from it, hash for hash.
+func TestRollkitSyncsFromHeadersync(t *testing.T) {
+	const n = 3000
+	c, seq, hs := syncedLight(t, n)
+	seq.stop()
+
+	follower := startRollkit(t, rkOptions{genesis: c.genesis, seeds: []string{hs.p2pAddr}, name: "follower"})
+	follower.waitHeight(t, n, 30*time.Second)
+	requireRollkitHashes(t, follower, c, 1, n)
+}
+
+// TestWrongSignatureRefusedByHeadersyncStoredByRollkit: a rollkit broadcaster
+// publishes a header that links correctly to its chain but is signed by a key
+// that is not the sequencer's. headersync refuses it, bans the broadcaster and
+// keeps the chain below it; a rollkit node syncing from the same broadcaster
+// stores it, because rollkit v0.13.7 checks no signature during p2p sync.
+func TestWrongSignatureRefusedByHeadersyncStoredByRollkit(t *testing.T) {
+	const good = 199
+	c, seq, hs := syncedLight(t, good)
+
+	seq.waitMeshPeer(t, headerTopic(), hs.id, 10*time.Second)
+	bad := c.appendBadSignature(t, time.Now())
+	seq.publish(t, c, good+1, good+1)
+
+	waitFor(t, 20*time.Second, fmt.Sprintf("headersync to ban the broadcaster %s", seq.id), func() (bool, string) {
+		hs.checkRunning(t)
+		return hs.bannedPeer(seq.id) != "", "no banned-peer line for it"
+	})
+	t.Logf("headersync: %s", hs.bannedPeer(seq.id))
+
+	// rollkit takes the header (the follower starts after the ban so that
+	// only the broadcaster, never the follower, can have sent it to
+	// headersync).
+	follower := startRollkit(t, rkOptions{genesis: c.genesis, seeds: []string{seq.addr}, name: "follower"})
+	follower.waitHeight(t, good+1, 20*time.Second)
+	requireRollkitHashes(t, follower, c, 1, good+1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stored, err := follower.signedHeader(ctx, good+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stored.Signature, bad.SignedHeader.Signature) {
+		t.Fatalf("rollkit stores signature %X at %d, the bad one is %X", stored.Signature, good+1, bad.SignedHeader.Signature)
+	}
+	if err := stored.ValidateBasic(); !errors.Is(err, types.ErrSignatureVerificationFailed) {
+		t.Fatalf("the header rollkit stored at %d: ValidateBasic = %v, want %v", good+1, err, types.ErrSignatureVerificationFailed)
+	}
+
+	// headersync never stored it, and kept the chain below it.
+	st, err := hs.status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := hexHash(c.header(good).Hash()); st.Headers.Height != good || st.Headers.HeadHash != want {
+		t.Fatalf("headersync /status headers: height %d head %s, want %d %s", st.Headers.Height, st.Headers.HeadHash, good, want)
+	}
+	got, err := hs.hashAt("headers", good+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "" {
+		t.Fatalf("headersync serves header %d (hash %s) signed by the wrong key", good+1, got)
+	}
+	requireSameHashes(t, hs, "headers", c, 1, good/2, good)
+}
+
+// TestHeadersyncFullSyncsBlocksFromRollkit: a headersync full node in rollkit
+// format, seeded to a rollkit node running both of rollkit's sync services
+// (header sync and block sync, as rollkit's full node does), gets every
+// header and every block, with rollkit's hashes, then follows new ones by
+// gossip on both topics.
+func TestHeadersyncFullSyncsBlocksFromRollkit(t *testing.T) {
+	const n = 500
+	c := newChain(t)
+	c.extend(t, n, time.Now())
+	seq := startRollkit(t, rkOptions{services: rkHeaders | rkBlocks, aggregator: true, genesis: c.genesis, name: "sequencer"})
+	seq.publish(t, c, 1, n)
+
+	hs := startHeadersync(t, hsOptions{role: "full", genesis: c.genesisFile, seeds: []string{seq.addr}, name: "full"})
+	hs.waitHeight(t, n, 30*time.Second)
+	hs.waitBlockHeight(t, n, 30*time.Second)
+	requireSameHashes(t, hs, "headers", c, 1, n/2, n)
+	requireSameHashes(t, hs, "blocks", c, 1, n/2, n)
+	for _, h := range []uint64{1, n} {
+		txs, err := hs.blockTxs(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c.block(h).Data.Txs
+		if len(txs) != len(want) {
+			t.Fatalf("headersync block %d has %d txs, rollkit's has %d", h, len(txs), len(want))
+		}
+		for i := range txs {
+			if !bytes.Equal(txs[i], want[i]) {
+				t.Fatalf("headersync block %d tx %d is %q, rollkit's is %q", h, i, txs[i], want[i])
+			}
+		}
+	}
+
+	seq.waitMeshPeer(t, headerTopic(), hs.id, 10*time.Second)
+	seq.waitMeshPeer(t, blockTopic(), hs.id, 10*time.Second)
+	for i := 0; i < 10; i++ {
+		c.appendAt(t, time.Now())
+	}
+	seq.publish(t, c, n+1, n+10)
+	hs.waitHeight(t, n+10, 5*time.Second)
+	hs.waitBlockHeight(t, n+10, 5*time.Second)
+	requireSameHashes(t, hs, "blocks", c, n+1, n+10)
+}
