@@ -661,6 +661,7 @@ type hsNode struct {
 	name    string
 	home    string
 	id      peer.ID
+	seeds   []string
 	p2pAddr string // /ip4/127.0.0.1/tcp/P/p2p/ID
 	api     string // http://127.0.0.1:P
 	http    *http.Client
@@ -689,9 +690,17 @@ func runHeadersync(tb testing.TB, args ...string) string {
 // the node on loopback; it returns once the API answers /healthz.
 func startHeadersync(tb testing.TB, opt hsOptions) *hsNode {
 	tb.Helper()
-	bin := headersyncBinary(tb)
+	n := initHeadersync(tb, opt)
+	n.start(tb)
+	return n
+}
+
+// initHeadersync runs headersync init (rollkit format) and node-id.
+func initHeadersync(tb testing.TB, opt hsOptions) *hsNode {
+	tb.Helper()
 	n := &hsNode{
 		name:   opt.name,
+		seeds:  opt.seeds,
 		home:   filepath.Join(tb.TempDir(), "home"),
 		stderr: &syncBuffer{},
 		done:   make(chan struct{}),
@@ -704,18 +713,24 @@ func startHeadersync(tb testing.TB, opt hsOptions) *hsNode {
 		tb.Fatalf("headersync node-id printed %q: %v", idText, err)
 	}
 	n.id = id
+	return n
+}
 
+// start starts the initialised node and waits for its API.
+func (n *hsNode) start(tb testing.TB) {
+	tb.Helper()
+	bin := headersyncBinary(tb)
 	p2pPort, apiPort := freePort(tb), freePort(tb)
 	listen := fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", p2pPort)
-	n.p2pAddr = listen + "/p2p/" + id.String()
+	n.p2pAddr = listen + "/p2p/" + n.id.String()
 	n.api = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	args := []string{"start", "--home", n.home,
 		"--p2p.listen", listen,
 		"--api.listen", fmt.Sprintf("127.0.0.1:%d", apiPort),
 		"--block-time", hsBlockTime.String(),
 	}
-	if len(opt.seeds) > 0 {
-		args = append(args, "--p2p.seeds", strings.Join(opt.seeds, ","))
+	if len(n.seeds) > 0 {
+		args = append(args, "--p2p.seeds", strings.Join(n.seeds, ","))
 	}
 	n.cmd = exec.Command(bin, args...)
 	n.cmd.Stdout = n.stderr
@@ -748,7 +763,6 @@ func startHeadersync(tb testing.TB, opt hsOptions) *hsNode {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return resp.StatusCode == http.StatusOK, resp.Status
 	})
-	return n
 }
 
 // stop sends SIGTERM and waits for the process (SIGKILL after 15 s).

@@ -14,7 +14,7 @@ import (
 // syncedLight starts a rollkit broadcaster holding an n-header chain and a
 // headersync light node seeded to it, and waits until headersync has the
 // whole chain.
-func syncedLight(t *testing.T, n int) (*chain, *rkNode, *hsNode) {
+func syncedLight(t testing.TB, n int) (*chain, *rkNode, *hsNode) {
 	t.Helper()
 	c := newChain(t)
 	c.extend(t, n, time.Now())
