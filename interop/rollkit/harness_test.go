@@ -359,6 +359,7 @@ type rkOptions struct {
 	services   rkServices // zero means rkHeaders
 	aggregator bool
 	seeds      []string // multiaddrs with /p2p/<id>
+	blocked    []string // multiaddrs with /p2p/<id> its connection gater refuses
 	genesis    *cmtypes.GenesisDoc
 	name       string // for logs
 }
@@ -414,6 +415,7 @@ func newRollkit(tb testing.TB, opt rkOptions) (*rkNode, error) {
 		P2P: config.P2PConfig{
 			ListenAddress: "/ip4/127.0.0.1/tcp/0",
 			Seeds:         strings.Join(opt.seeds, ","),
+			BlockedPeers:  strings.Join(opt.blocked, ","),
 		},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -453,22 +455,33 @@ func newRollkit(tb testing.TB, opt rkOptions) (*rkNode, error) {
 		if err != nil {
 			return nil, fmt.Errorf("header sync service: %w", err)
 		}
+		n.hss = svc // set first: a Start that fails half-way is stopped too
 		if err := svc.Start(ctx); err != nil {
 			return nil, fmt.Errorf("start header sync service: %w", err)
 		}
-		n.hss = svc
 	}
 	if opt.services&rkBlocks != 0 {
 		svc, err := block.NewBlockSyncService(n.kv, conf, opt.genesis, n.client, logger.With("module", "BlockSyncService"))
 		if err != nil {
 			return nil, fmt.Errorf("block sync service: %w", err)
 		}
+		n.bss = svc
 		if err := svc.Start(ctx); err != nil {
 			return nil, fmt.Errorf("start block sync service: %w", err)
 		}
-		n.bss = svc
 	}
 	return n, nil
+}
+
+// stopService calls a rollkit SyncService's Stop, which dereferences parts
+// that a Start failing early never made: such a panic becomes an error.
+func stopService(ctx context.Context, stop func(context.Context) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("stop of a half-started sync service: %v", r)
+		}
+	}()
+	return stop(ctx)
 }
 
 // quietStopErrors drops what rollkit v0.13.7's SyncService.Stop and
@@ -532,10 +545,10 @@ func (n *rkNode) stop() {
 		defer cancel()
 		var errs []error
 		if n.hss != nil {
-			errs = append(errs, quietStopErrors(n.hss.Stop(ctx)))
+			errs = append(errs, quietStopErrors(stopService(ctx, n.hss.Stop)))
 		}
 		if n.bss != nil {
-			errs = append(errs, quietStopErrors(n.bss.Stop(ctx)))
+			errs = append(errs, quietStopErrors(stopService(ctx, n.bss.Stop)))
 		}
 		if n.client != nil {
 			errs = append(errs, quietStopErrors(n.client.Close()))

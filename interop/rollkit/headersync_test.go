@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/rollkit/rollkit/types"
 )
 
@@ -75,6 +76,32 @@ func TestRollkitSyncsFromHeadersync(t *testing.T) {
 	follower := startRollkit(t, rkOptions{genesis: c.genesis, seeds: []string{hs.p2pAddr}, name: "follower"})
 	follower.waitHeight(t, n, 30*time.Second)
 	requireRollkitHashes(t, follower, c, 1, n)
+}
+
+// TestRollkitFollowsGossipThroughHeadersync: a rollkit non-aggregator node
+// that may not connect to the rollkit broadcaster (its connection gater
+// blocks it) and whose only seed is the headersync light node syncs from
+// headersync, then follows new headers that only headersync can have relayed
+// to it by gossip (rollkit's syncer never polls for heads).
+func TestRollkitFollowsGossipThroughHeadersync(t *testing.T) {
+	const n = 300
+	c, seq, hs := syncedLight(t, n)
+
+	follower := startRollkit(t, rkOptions{genesis: c.genesis, seeds: []string{hs.p2pAddr}, blocked: []string{seq.addr}, name: "follower"})
+	follower.waitHeight(t, n, 20*time.Second)
+	requireRollkitHashes(t, follower, c, 1, n)
+
+	seq.waitMeshPeer(t, headerTopic(), hs.id, 10*time.Second)
+	follower.waitMeshPeer(t, headerTopic(), hs.id, 10*time.Second)
+	for i := 0; i < 10; i++ {
+		c.appendAt(t, time.Now())
+	}
+	seq.publish(t, c, n+1, n+10)
+	follower.waitHeight(t, n+10, 10*time.Second)
+	requireRollkitHashes(t, follower, c, n+1, n+10)
+	if follower.client.Host().Network().Connectedness(seq.id) == network.Connected {
+		t.Fatalf("the follower is connected to the broadcaster %s: the gossip need not have come through headersync", seq.id)
+	}
 }
 
 // TestWrongSignatureRefusedByHeadersyncStoredByRollkit: a rollkit broadcaster
