@@ -108,6 +108,9 @@ func TestRollkitFormatNodes(t *testing.T) {
 		require.Equal(t, []byte(signer.PublicKey()), []byte(hdr.Signer))
 	}
 	require.Equal(t, uint64(n), full.status().Blocks.Height)
+	require.Eventually(t, func() bool { return full.status().CrossCheck.CheckedHeight == n }, waitFor, tick,
+		"the full node checks every rollkit block against the header of its height")
+	require.Zero(t, full.status().CrossCheck.Mismatches)
 	light.terminate()
 	full.terminate()
 
