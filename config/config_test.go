@@ -64,6 +64,14 @@ func TestValidateNamesTheField(t *testing.T) {
 			c.Role = config.RoleSequencer
 			c.SyncFrom = config.SyncFromHead
 		}, "sync_from"},
+		{"unknown format", func(c *config.NodeConfig) { c.Format = "rollkit" }, "format"},
+		{"rollkit format on sequencer", func(c *config.NodeConfig) {
+			c.Role = config.RoleSequencer
+			c.Format = types.FormatRollkit013
+		}, "format"},
+		{"rollkit chain id with a space", func(c *config.NodeConfig) {
+			c.Format, c.ChainID = types.FormatRollkit013, "my chain"
+		}, "chain_id"},
 		{"retain headers on sequencer", func(c *config.NodeConfig) {
 			c.Role = config.RoleSequencer
 			c.RetainHeaders = 1
@@ -154,6 +162,23 @@ func TestSyncDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, config.SyncFromGenesis, c.SyncFrom)
 	require.Zero(t, c.RetainHeaders)
+	require.Equal(t, types.FormatHeadersync, c.Format, "a config from before format is a native chain's")
+}
+
+// format round-trips through Save and Load; a rollkit chain takes
+// CometBFT's chain IDs, which the native format does not.
+func TestLoadFormat(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	c := config.Default(config.RoleLight, "rollkit:chain-1")
+	require.ErrorContains(t, c.Validate(), "chain_id")
+	c.Format = types.FormatRollkit013
+	require.NoError(t, c.Save(path))
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, string(raw), "\nformat = \"rollkit-v0.13\"\n")
+	loaded, err := config.Load(path)
+	require.NoError(t, err)
+	require.Equal(t, c, loaded)
 }
 
 // Both keys parse from config.toml and round-trip through Save.

@@ -181,7 +181,7 @@ func (c NodeConfig) Validate() error {
 	}
 	if err := format.ValidateChainID(c.ChainID); err != nil {
 		if format != types.FormatHeadersync {
-			return fieldErr("chain_id", c.ChainID, "1 to 50 bytes (CometBFT's rule)", err)
+			return fieldErr("chain_id", c.ChainID, "1 to 50 bytes (CometBFT's rule) without '/', spaces or control characters", err)
 		}
 		return fieldErr("chain_id", c.ChainID, expectChainIDText, err)
 	}

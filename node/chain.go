@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/celestiaorg/go-header"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -36,6 +37,9 @@ type chainFormat interface {
 	build(cfg p2psync.Config, light bool, net p2psync.Network, ds p2psync.Datastore) error
 	headerService() syncService
 	blockService() syncService // nil on light nodes
+	// crossCheck returns the full node's cross-check of blocks against
+	// headers, to run, and what it reports.
+	crossCheck(ds p2psync.Datastore, g *types.Genesis, trusted header.Hash, log *slog.Logger) (func(context.Context), *crossCheckStats)
 	// checkStored checks the stored chains' ends against the genesis and
 	// returns the first fault.
 	checkStored(ctx context.Context, ds p2psync.Datastore, g *types.Genesis, light bool) error
@@ -100,6 +104,12 @@ func (c *chainOf[H, B]) blockService() syncService {
 		return nil // not a typed nil in the interface
 	}
 	return c.blocks
+}
+
+func (c *chainOf[H, B]) crossCheck(ds p2psync.Datastore, g *types.Genesis, trusted header.Hash, log *slog.Logger) (func(context.Context), *crossCheckStats) {
+	cc := &crossChecker[H, B]{crossCheckStats: new(crossCheckStats), headers: c.headers, blocks: c.blocks,
+		ds: ds, genesis: g, trustedHash: trusted, log: log}
+	return cc.run, cc.crossCheckStats
 }
 
 func (c *chainOf[H, B]) checkStored(ctx context.Context, ds p2psync.Datastore, g *types.Genesis, light bool) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/celestiaorg/go-header"
 	"github.com/ipfs/go-datastore"
 
+	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/store"
 	"github.com/headersync/headersync/types"
 )
@@ -25,7 +26,7 @@ var ErrBlockHeaderMismatch = errors.New("block does not match the header of the 
 
 // checkBlockAgainstHeader is the full node's rule: the block synced at a
 // height carries exactly the header synced at that height.
-func checkBlockAgainstHeader(h *types.SignedHeader, b *types.Block) error {
+func checkBlockAgainstHeader(h, b heightHash) error {
 	if h.Height() != b.Height() {
 		return fmt.Errorf("%w: header height %d, block height %d", ErrBlockHeaderMismatch, h.Height(), b.Height())
 	}
@@ -35,27 +36,38 @@ func checkBlockAgainstHeader(h *types.SignedHeader, b *types.Block) error {
 	return nil
 }
 
+// heightHash is what the cross-check compares of a header and a block.
+type heightHash interface {
+	Height() uint64
+	Hash() header.Hash
+}
+
 // checkedHeightKey records how far the cross-check got, so a restart goes on
 // from there.
 var checkedHeightKey = datastore.NewKey("/crosscheck/height")
 
-// crossChecker walks the heights both stores hold, in order, comparing each
-// block with the header of its height.
-type crossChecker struct {
-	headers     syncedChain[*types.SignedHeader]
-	blocks      syncedChain[*types.Block]
-	ds          datastore.Datastore
-	genesis     *types.Genesis
-	trustedHash header.Hash
-	log         *slog.Logger
-
+// crossCheckStats is what the cross-check reports, read by status and
+// metrics.
+type crossCheckStats struct {
 	checked      atomic.Uint64 // highest height checked
 	mismatches   atomic.Uint64
 	unreadable   atomic.Uint64 // heights stepped over: the store could not read them
 	lastMismatch atomic.Uint64 // height of the last mismatch
 }
 
-func (c *crossChecker) run(ctx context.Context) {
+// crossChecker walks the heights both stores hold, in order, comparing each
+// block with the header of its height, in any header format.
+type crossChecker[H p2psync.Header[H], B p2psync.Header[B]] struct {
+	*crossCheckStats
+	headers     syncedChain[H]
+	blocks      syncedChain[B]
+	ds          datastore.Datastore
+	genesis     *types.Genesis
+	trustedHash header.Hash
+	log         *slog.Logger
+}
+
+func (c *crossChecker[H, B]) run(ctx context.Context) {
 	next, err := c.start(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -130,19 +142,17 @@ func (c *crossChecker) run(ctx context.Context) {
 
 // base is the lowest height both stores hold (0 before either has a
 // header).
-func (c *crossChecker) base() uint64 {
+func (c *crossChecker[H, B]) base() uint64 {
 	return max(c.headers.Base(), c.blocks.Base())
 }
 
 // pair waits for the header and the block at height.
-func (c *crossChecker) pair(ctx context.Context, height uint64) (*types.SignedHeader, *types.Block, error) {
-	h, err := c.headers.WaitHeight(ctx, height)
-	if err != nil {
-		return nil, nil, fmt.Errorf("header %d: %w", height, err)
+func (c *crossChecker[H, B]) pair(ctx context.Context, height uint64) (h H, b B, err error) {
+	if h, err = c.headers.WaitHeight(ctx, height); err != nil {
+		return h, b, fmt.Errorf("header %d: %w", height, err)
 	}
-	b, err := c.blocks.WaitHeight(ctx, height)
-	if err != nil {
-		return nil, nil, fmt.Errorf("block %d: %w", height, err)
+	if b, err = c.blocks.WaitHeight(ctx, height); err != nil {
+		return h, b, fmt.Errorf("block %d: %w", height, err)
 	}
 	return h, b, nil
 }
@@ -151,7 +161,7 @@ func (c *crossChecker) pair(ctx context.Context, height uint64) (*types.SignedHe
 // height both stores began at (genesis or trusted header), once both have
 // initialised. run moves on to the stores' base from there if it is
 // higher.
-func (c *crossChecker) start(ctx context.Context) (uint64, error) {
+func (c *crossChecker[H, B]) start(ctx context.Context) (uint64, error) {
 	if raw, err := c.ds.Get(ctx, checkedHeightKey); err == nil && len(raw) == 8 {
 		h := binary.BigEndian.Uint64(raw)
 		c.checked.Store(h)
@@ -189,7 +199,7 @@ func (c *crossChecker) start(ctx context.Context) (uint64, error) {
 	}
 }
 
-func (c *crossChecker) save(ctx context.Context) {
+func (c *crossChecker[H, B]) save(ctx context.Context) {
 	h := c.checked.Load()
 	if h == 0 {
 		return

@@ -86,8 +86,8 @@ type Node struct {
 	// native is chain in the native format, nil in another: the
 	// sequencer's producer and the full node's cross-check need its types.
 	native   *nativeChain
-	producer *producer     // sequencer only
-	checker  *crossChecker // full only
+	producer *producer        // sequencer only
+	checker  *crossCheckStats // full only
 	api      *api.Server
 
 	mu       sync.Mutex
@@ -240,15 +240,10 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 		n.goRun(runCtx, n.producer.run)
 	case config.RoleFull:
-		if n.native == nil {
-			break // the cross-check reads the native format's blocks
-		}
 		trusted, _ := n.cfg.TrustedHashBytes() // validated in New
-		n.checker = &crossChecker{
-			headers: n.native.headers, blocks: n.native.blocks, ds: n.ds, genesis: n.genesis, trustedHash: trusted,
-			log: n.log.With("component", "crosscheck"),
-		}
-		n.goRun(runCtx, n.checker.run)
+		var run func(context.Context)
+		run, n.checker = n.chain.crossCheck(n.ds, n.genesis, trusted, n.log.With("component", "crosscheck"))
+		n.goRun(runCtx, run)
 	}
 
 	if err := n.startAPI(ctx); err != nil {

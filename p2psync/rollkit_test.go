@@ -89,7 +89,11 @@ func TestRollkitFormatCatchUpAndGossip(t *testing.T) {
 	}
 	waitHead(t, headers, blocks[n+more-1].Hash())
 	waitHead(t, blocksSvc, blocks[n+more-1].Hash())
-	require.NotZero(t, headers.State(ctx).Gossip.Accepted, "the last headers came by gossip")
+	// Each arrived by gossip on rollkit's topic: accepted, or ignored when
+	// the syncer's own head requests (the chain's times are past) got it
+	// first.
+	gossip := headers.State(ctx).Gossip
+	require.NotZero(t, gossip.Accepted+gossip.Ignored, "no header came by gossip")
 
 	for _, h := range []uint64{1, n / 2, n + more} {
 		got, err := headers.GetByHeight(ctx, h)
@@ -99,6 +103,38 @@ func TestRollkitFormatCatchUpAndGossip(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, blocks[h-1].Data(), b.Data(), "height %d", h)
 	}
+}
+
+// A rollkit-format node that starts at the network head and keeps a
+// window fills it backwards by rollkit's hash links (rollkit.LinkBelow);
+// one given a trusted hash starts at that header.
+func TestRollkitFormatWindowAndTrustedHash(t *testing.T) {
+	const n, retain = 600, 300
+	g, blocks := rollkitChain(t, n)
+	ctx := context.Background()
+	src := newPeer(t, peerOpts{})
+	seq := startSequencerService[*rollkit.SignedHeader](t, src, p2psync.Headers, g, serviceOpts{sequencer: true})
+	for _, b := range blocks {
+		require.NoError(t, seq.Publish(ctx, b.SignedHeader()))
+	}
+	dst := newPeer(t, peerOpts{seeds: []string{src.addr()}})
+	waitConnectedServing(t, dst, src.id(), p2psync.Headers.NamesOf(g))
+	svc := startService[*rollkit.SignedHeader](t, dst, p2psync.Headers, g,
+		serviceOpts{syncFrom: p2psync.SyncFromHead, retain: retain, requestSize: 64})
+	waitHead(t, svc, blocks[n-1].Hash())
+	require.Eventually(t, func() bool { return svc.Base() == n-retain+1 }, waitFor, tick, "the window is never filled")
+	for h := uint64(n - retain + 1); h <= n; h++ {
+		got, err := svc.GetByHeight(ctx, h)
+		require.NoError(t, err)
+		require.Equal(t, blocks[h-1].Hash(), got.Hash(), "height %d", h)
+	}
+
+	// A trusted hash (a CometBFT hash) starts another node at its header.
+	third := newPeer(t, peerOpts{seeds: []string{src.addr()}})
+	waitConnectedServing(t, third, src.id(), p2psync.Headers.NamesOf(g))
+	trusted := startService[*rollkit.SignedHeader](t, third, p2psync.Headers, g, serviceOpts{trustedHash: blocks[199].Hash()})
+	waitHead(t, trusted, blocks[n-1].Hash())
+	require.Equal(t, uint64(200), trusted.Base())
 }
 
 // waitConnectedServing waits until p is connected to other and knows it

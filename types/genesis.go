@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/headersync/headersync/internal/atomicfile"
 )
@@ -98,13 +100,19 @@ func (g *Genesis) Validate() error {
 func (g *Genesis) validateChainID() error { return g.HeaderFormat().ValidateChainID(g.ChainID) }
 
 // ValidateChainID applies the format's chain-ID rule: this project's
-// (ValidateChainID), or CometBFT's for rollkit chains (1 to 50 bytes).
+// (ValidateChainID), or for rollkit chains CometBFT's (1 to 50 bytes)
+// without the characters libp2p protocol and topic names cannot carry
+// ('/', spaces, control characters), which rollkit's own names would break
+// on too.
 func (f Format) ValidateChainID(id string) error {
 	if f != FormatRollkit013 {
 		return ValidateChainID(id)
 	}
 	if id == "" || len(id) > MaxChainIDLen {
 		return fmt.Errorf("%w: %d bytes; expected 1 to %d", ErrInvalidChainID, len(id), MaxChainIDLen)
+	}
+	if i := strings.IndexFunc(id, func(r rune) bool { return r == '/' || unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+		return fmt.Errorf("%w: %q contains %q, which network names cannot carry", ErrInvalidChainID, id, []rune(id[i:])[0])
 	}
 	return nil
 }

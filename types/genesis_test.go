@@ -77,3 +77,29 @@ func TestGenesisRejectsBadInput(t *testing.T) {
 	require.Error(t, bad.Save(filepath.Join(t.TempDir(), "g.json")), "Save refuses an invalid genesis")
 	require.True(t, strings.Contains(bad.Validate().Error(), "initial_height"))
 }
+
+// A rollkit chain's ID follows CometBFT's rule (1 to 50 bytes, any
+// characters), less what network names cannot carry; the native rule is
+// stricter.
+func TestFormatChainIDRules(t *testing.T) {
+	for _, c := range []struct {
+		id              string
+		native, rollkit bool
+	}{
+		{"gm", true, true},
+		{"rollkit:test_1", false, true},
+		{"çhain", false, true},
+		{strings.Repeat("a", 50), true, true},
+		{strings.Repeat("é", 25), false, true}, // 50 bytes
+		{strings.Repeat("a", 51), false, false},
+		{"", false, false},
+		{"a/b", false, false},
+		{"a b", false, false},
+		{"a\x00", false, false},
+	} {
+		require.Equal(t, c.native, types.FormatHeadersync.ValidateChainID(c.id) == nil, "native %q", c.id)
+		require.Equal(t, c.rollkit, types.FormatRollkit013.ValidateChainID(c.id) == nil, "rollkit %q", c.id)
+	}
+	_, err := types.ParseFormat("rollkit")
+	require.ErrorContains(t, err, `format "rollkit"; expected "headersync" or "rollkit-v0.13"`)
+}

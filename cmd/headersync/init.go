@@ -11,6 +11,7 @@ import (
 	"github.com/headersync/headersync/config"
 	"github.com/headersync/headersync/node"
 	"github.com/headersync/headersync/types"
+	"github.com/headersync/headersync/types/rollkit"
 )
 
 // defaultHome is where a node lives when --home is not given.
@@ -52,6 +53,9 @@ copied as is. Prints the node's peer ID. Refuses to touch an existing home.`,
 				return fmt.Errorf("a %s node needs --genesis FILE (the sequencer's genesis.json)", r)
 			case genesisFile != "":
 				if in.Genesis, err = node.LoadGenesis(f, genesisFile); err != nil {
+					if _, rkErr := rollkit.LoadGenesis(genesisFile); f == types.FormatHeadersync && rkErr == nil {
+						return fmt.Errorf("%s is a rollkit chain's genesis: init with --format %s", genesisFile, types.FormatRollkit013)
+					}
 					return err
 				}
 			case chainID == "":
