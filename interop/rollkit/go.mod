@@ -8,6 +8,7 @@ require (
 	github.com/libp2p/go-libp2p v0.35.0
 	github.com/multiformats/go-multiaddr v0.13.0
 	github.com/rollkit/rollkit v0.13.7
+	github.com/stretchr/testify v1.9.0
 )
 
 require (
@@ -153,7 +154,6 @@ require (
 	github.com/spf13/cobra v1.8.1 // indirect
 	github.com/spf13/pflag v1.0.5 // indirect
 	github.com/spf13/viper v1.19.0 // indirect
-	github.com/stretchr/testify v1.9.0 // indirect
 	github.com/subosito/gotenv v1.6.0 // indirect
 	github.com/syndtr/goleveldb v1.0.1-0.20210819022825-2ae1ddf74ef7 // indirect
 	github.com/tendermint/tendermint v0.35.9 // indirect

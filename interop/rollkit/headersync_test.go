@@ -1,15 +1,14 @@
 package rollkit
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/rollkit/rollkit/types"
+	"github.com/stretchr/testify/require"
 )
 
 // syncedLight starts a rollkit broadcaster holding an n-header chain and a
@@ -38,12 +37,8 @@ func TestHeadersyncSyncsFromRollkit(t *testing.T) {
 	defer cancel()
 	for _, h := range []uint64{1, n / 2, n} {
 		got, err := seq.hashAt(ctx, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := c.header(h).Hash(); !bytes.Equal(got, want) {
-			t.Fatalf("the rollkit broadcaster stores %X at %d, the chain has %X", got, h, want)
-		}
+		require.NoError(t, err)
+		require.Equal(t, c.header(h).Hash(), got, "the rollkit broadcaster's header %d", h)
 	}
 
 	// Gossip: the broadcaster publishes into its mesh only, so wait until
@@ -56,12 +51,9 @@ func TestHeadersyncSyncsFromRollkit(t *testing.T) {
 	hs.waitHeight(t, n+20, 5*time.Second)
 	requireSameHashes(t, hs, "headers", c, n+1, n+10, n+20)
 	st, err := hs.status()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := hexHash(c.header(n + 20).Hash()); st.Headers.Height != n+20 || st.Headers.HeadHash != want {
-		t.Fatalf("headersync /status headers: height %d head %s, want %d %s", st.Headers.Height, st.Headers.HeadHash, n+20, want)
-	}
+	require.NoError(t, err)
+	require.Equal(t, uint64(n+20), st.Headers.Height, "headersync /status headers.height")
+	require.Equal(t, hexHash(c.header(n+20).Hash()), st.Headers.HeadHash, "headersync /status headers.head_hash")
 }
 
 // TestRollkitSyncsFromHeadersync: with the rollkit broadcaster gone, a fresh
@@ -99,9 +91,8 @@ func TestRollkitFollowsGossipThroughHeadersync(t *testing.T) {
 	seq.publish(t, c, n+1, n+10)
 	follower.waitHeight(t, n+10, 10*time.Second)
 	requireRollkitHashes(t, follower, c, n+1, n+10)
-	if follower.client.Host().Network().Connectedness(seq.id) == network.Connected {
-		t.Fatalf("the follower is connected to the broadcaster %s: the gossip need not have come through headersync", seq.id)
-	}
+	require.NotEqual(t, network.Connected, follower.client.Host().Network().Connectedness(seq.id),
+		"the follower is connected to the broadcaster: the gossip need not have come through headersync")
 }
 
 // TestWrongSignatureRefusedByHeadersyncStoredByRollkit: a rollkit broadcaster
@@ -132,31 +123,19 @@ func TestWrongSignatureRefusedByHeadersyncStoredByRollkit(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	stored, err := follower.signedHeader(ctx, good+1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(stored.Signature, bad.SignedHeader.Signature) {
-		t.Fatalf("rollkit stores signature %X at %d, the bad one is %X", stored.Signature, good+1, bad.SignedHeader.Signature)
-	}
-	if err := stored.ValidateBasic(); !errors.Is(err, types.ErrSignatureVerificationFailed) {
-		t.Fatalf("the header rollkit stored at %d: ValidateBasic = %v, want %v", good+1, err, types.ErrSignatureVerificationFailed)
-	}
+	require.NoError(t, err)
+	require.Equal(t, bad.SignedHeader.Signature, stored.Signature, "the signature rollkit stores at %d", good+1)
+	require.ErrorIs(t, stored.ValidateBasic(), types.ErrSignatureVerificationFailed,
+		"the header rollkit stored at %d, checked with its own ValidateBasic", good+1)
 
 	// headersync never stored it, and kept the chain below it.
 	st, err := hs.status()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := hexHash(c.header(good).Hash()); st.Headers.Height != good || st.Headers.HeadHash != want {
-		t.Fatalf("headersync /status headers: height %d head %s, want %d %s", st.Headers.Height, st.Headers.HeadHash, good, want)
-	}
+	require.NoError(t, err)
+	require.Equal(t, uint64(good), st.Headers.Height, "headersync /status headers.height")
+	require.Equal(t, hexHash(c.header(good).Hash()), st.Headers.HeadHash, "headersync /status headers.head_hash")
 	got, err := hs.hashAt("headers", good+1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != "" {
-		t.Fatalf("headersync serves header %d (hash %s) signed by the wrong key", good+1, got)
-	}
+	require.NoError(t, err)
+	require.Empty(t, got, "headersync serves header %d, signed by the wrong key", good+1)
 	requireSameHashes(t, hs, "headers", c, 1, good/2, good)
 }
 
@@ -179,18 +158,12 @@ func TestHeadersyncFullSyncsBlocksFromRollkit(t *testing.T) {
 	requireSameHashes(t, hs, "blocks", c, 1, n/2, n)
 	for _, h := range []uint64{1, n} {
 		txs, err := hs.blockTxs(h)
-		if err != nil {
-			t.Fatal(err)
+		require.NoError(t, err)
+		want := make([][]byte, 0, len(c.block(h).Data.Txs))
+		for _, tx := range c.block(h).Data.Txs {
+			want = append(want, tx)
 		}
-		want := c.block(h).Data.Txs
-		if len(txs) != len(want) {
-			t.Fatalf("headersync block %d has %d txs, rollkit's has %d", h, len(txs), len(want))
-		}
-		for i := range txs {
-			if !bytes.Equal(txs[i], want[i]) {
-				t.Fatalf("headersync block %d tx %d is %q, rollkit's is %q", h, i, txs[i], want[i])
-			}
-		}
+		require.Equal(t, want, txs, "the txs of headersync's block %d", h)
 	}
 
 	seq.waitMeshPeer(t, headerTopic(), hs.id, 10*time.Second)
