@@ -27,18 +27,9 @@ func rollkitChain(t *testing.T, n int) (*types.Genesis, []*rollkit.Block) {
 	g := &types.Genesis{ChainID: chainID, InitialHeight: 1, GenesisTime: time.Now().Add(-time.Hour).UTC(),
 		SequencerPubKey: s.PublicKey(), Format: types.FormatRollkit013}
 	require.NoError(t, g.Validate())
-	start := time.Now().Add(-time.Duration(n+1) * time.Millisecond)
-	var blocks []*rollkit.Block
-	for i := 0; i < n; i++ {
-		data := types.Data{Txs: [][]byte{{byte(i)}, []byte("tx")}}
-		h := rollkit.First(chainID, 1, start, data)
-		if i > 0 {
-			h = rollkit.Next(blocks[i-1].SignedHeader(), start.Add(time.Duration(i)*time.Millisecond), data)
-		}
-		sh, err := s.Sign(h)
-		require.NoError(t, err)
-		blocks = append(blocks, rollkit.NewBlock(sh, data))
-	}
+	blocks, err := s.Chain(chainID, n, time.Now().Add(-time.Duration(n+1)*time.Millisecond), time.Millisecond,
+		func(i int) types.Data { return types.Data{Txs: [][]byte{{byte(i)}, []byte("tx")}} })
+	require.NoError(t, err)
 	return g, blocks
 }
 

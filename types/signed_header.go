@@ -195,22 +195,8 @@ func (sh *SignedHeader) verify(untrusted *SignedHeader) error {
 	if err := untrusted.Validate(); err != nil {
 		return err
 	}
-	if untrusted.hdr.ChainID != sh.hdr.ChainID {
-		return fmt.Errorf("%w: %q, trusted %q", ErrChainIDMismatch, untrusted.hdr.ChainID, sh.hdr.ChainID)
-	}
-	if untrusted.hdr.Height <= sh.hdr.Height {
-		return fmt.Errorf("%w: height %d, trusted %d", header.ErrKnownHeader, untrusted.hdr.Height, sh.hdr.Height)
-	}
-	if untrusted.hdr.Time.After(time.Now().Add(MaxClockDrift)) {
-		return fmt.Errorf("%w: header %d at %s, now %s", header.ErrFromFuture,
-			untrusted.hdr.Height, untrusted.hdr.Time.Format(time.RFC3339Nano), time.Now().UTC().Format(time.RFC3339Nano))
-	}
-	if untrusted.hdr.Time.Before(sh.hdr.Time) {
-		return fmt.Errorf("%w: header %d at %s is older than trusted %d at %s", header.ErrUnorderedTime,
-			untrusted.hdr.Height, untrusted.hdr.Time.Format(time.RFC3339Nano), sh.hdr.Height, sh.hdr.Time.Format(time.RFC3339Nano))
-	}
-	if !bytes.Equal(untrusted.hdr.ProposerAddress, sh.hdr.ProposerAddress) {
-		return fmt.Errorf("%w: %x, trusted %x", ErrWrongProposer, untrusted.hdr.ProposerAddress, sh.hdr.ProposerAddress)
+	if err := CheckSuccessor(sh, untrusted); err != nil {
+		return err
 	}
 	if untrusted.hdr.Height != sh.hdr.Height+1 {
 		return nil
@@ -222,6 +208,39 @@ func (sh *SignedHeader) verify(untrusted *SignedHeader) error {
 	if want := sh.CommitHash(); !bytes.Equal(untrusted.hdr.LastCommitHash, want) {
 		return fmt.Errorf("%w: header %d has %x, want %x", ErrLastCommitHashMismatch,
 			untrusted.hdr.Height, []byte(untrusted.hdr.LastCommitHash), []byte(want))
+	}
+	return nil
+}
+
+// Successor is what CheckSuccessor reads of a signed header, in any format.
+type Successor interface {
+	ChainID() string
+	Height() uint64
+	Time() time.Time
+	ProposerAddress() []byte
+}
+
+// CheckSuccessor runs the checks of Verify that do not depend on the
+// header format: untrusted is of trusted's chain, higher, not more than
+// MaxClockDrift ahead of the local clock, not older than trusted, and by
+// the same proposer.
+func CheckSuccessor(trusted, untrusted Successor) error {
+	if untrusted.ChainID() != trusted.ChainID() {
+		return fmt.Errorf("%w: %q, trusted %q", ErrChainIDMismatch, untrusted.ChainID(), trusted.ChainID())
+	}
+	if untrusted.Height() <= trusted.Height() {
+		return fmt.Errorf("%w: height %d, trusted %d", header.ErrKnownHeader, untrusted.Height(), trusted.Height())
+	}
+	if now := time.Now(); untrusted.Time().After(now.Add(MaxClockDrift)) {
+		return fmt.Errorf("%w: header %d at %s, now %s", header.ErrFromFuture,
+			untrusted.Height(), untrusted.Time().Format(time.RFC3339Nano), now.UTC().Format(time.RFC3339Nano))
+	}
+	if untrusted.Time().Before(trusted.Time()) {
+		return fmt.Errorf("%w: header %d at %s is older than trusted %d at %s", header.ErrUnorderedTime,
+			untrusted.Height(), untrusted.Time().Format(time.RFC3339Nano), trusted.Height(), trusted.Time().Format(time.RFC3339Nano))
+	}
+	if !bytes.Equal(untrusted.ProposerAddress(), trusted.ProposerAddress()) {
+		return fmt.Errorf("%w: %x, trusted %x", ErrWrongProposer, untrusted.ProposerAddress(), trusted.ProposerAddress())
 	}
 	return nil
 }

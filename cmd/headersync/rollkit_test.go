@@ -45,18 +45,9 @@ func rollkitGenesis(t *testing.T) (string, *rollkit.Signer) {
 func importRollkitChain(t *testing.T, home string, s *rollkit.Signer, n int) []*rollkit.Block {
 	t.Helper()
 	ctx := context.Background()
-	start := time.Now().Add(-time.Duration(n+1) * time.Millisecond)
-	var all []*rollkit.Block
-	for i := 0; i < n; i++ {
-		data := types.Data{Txs: [][]byte{[]byte("tx"), {byte(i)}}}
-		h := rollkit.First(rollkitChainID, 1, start, data)
-		if i > 0 {
-			h = rollkit.Next(all[i-1].SignedHeader(), start.Add(time.Duration(i)*time.Millisecond), data)
-		}
-		sh, err := s.Sign(h)
-		require.NoError(t, err)
-		all = append(all, rollkit.NewBlock(sh, data))
-	}
+	all, err := s.Chain(rollkitChainID, n, time.Now().Add(-time.Duration(n+1)*time.Millisecond), time.Millisecond,
+		func(i int) types.Data { return types.Data{Txs: [][]byte{[]byte("tx"), {byte(i)}}} })
+	require.NoError(t, err)
 	ds, err := store.Open(config.Home(home).DataDir())
 	require.NoError(t, err)
 	defer func() { require.NoError(t, ds.Close()) }()

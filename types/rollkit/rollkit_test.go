@@ -25,15 +25,12 @@ func testSigner(seed byte) *Signer {
 // chain builds n headers from height 1, one second apart, ending in the past.
 func chain(t testing.TB, s *Signer, n int) []*SignedHeader {
 	t.Helper()
-	start := time.Now().Add(-time.Duration(n+1) * time.Second)
-	data := types.Data{Txs: [][]byte{[]byte("tx")}}
-	first, err := s.Sign(First("test-chain", 1, start, data))
+	blocks, err := s.Chain("test-chain", n, time.Now().Add(-time.Duration(n+1)*time.Second), time.Second,
+		func(int) types.Data { return types.Data{Txs: [][]byte{[]byte("tx")}} })
 	require.NoError(t, err)
-	out := []*SignedHeader{first}
-	for i := 1; i < n; i++ {
-		next, err := s.Sign(Next(out[i-1], start.Add(time.Duration(i)*time.Second), data))
-		require.NoError(t, err)
-		out = append(out, next)
+	out := make([]*SignedHeader, n)
+	for i, b := range blocks {
+		out[i] = b.SignedHeader()
 	}
 	return out
 }

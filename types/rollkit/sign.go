@@ -77,3 +77,27 @@ func First(chainID string, height uint64, t time.Time, data types.Data) types.He
 		ConsensusHash: make([]byte, HashSize),
 	}
 }
+
+// Chain builds n blocks of a chain from height 1 at start, step apart, each
+// with data(i) for the i-th block (nil: no transactions), linked and
+// signed: for tests, benchmarks and tools.
+func (s *Signer) Chain(chainID string, n int, start time.Time, step time.Duration, data func(i int) types.Data) ([]*Block, error) {
+	blocks := make([]*Block, 0, n)
+	for i := 0; i < n; i++ {
+		var d types.Data
+		if data != nil {
+			d = data(i)
+		}
+		t := start.Add(time.Duration(i) * step)
+		h := First(chainID, 1, t, d)
+		if i > 0 {
+			h = Next(blocks[i-1].SignedHeader(), t, d)
+		}
+		sh, err := s.Sign(h)
+		if err != nil {
+			return nil, err
+		}
+		blocks = append(blocks, NewBlock(sh, d))
+	}
+	return blocks, nil
+}
