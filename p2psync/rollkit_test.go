@@ -74,17 +74,24 @@ func TestRollkitFormatCatchUpAndGossip(t *testing.T) {
 	topic := p2psync.Headers.NamesOf(g).Topic
 	require.Contains(t, dst.client.PubSub().GetTopics(), topic)
 	require.Eventually(t, func() bool { return slices.Contains(src.client.PubSub().ListPeers(topic), dst.id()) }, waitFor, tick)
+	// ... and has it in its mesh (gossipsub protects a mesh peer's
+	// connection under this tag): a header published earlier may be lost.
+	require.Eventually(t, func() bool {
+		return src.client.Host().ConnManager().IsProtected(dst.id(), "pubsub:"+topic)
+	}, waitFor, tick, "the node never joins the source's mesh")
 	for _, b := range blocks[n:] {
 		require.NoError(t, seqBlocks.Publish(ctx, b))
 		require.NoError(t, seqHeaders.Publish(ctx, b.SignedHeader()))
 	}
 	waitHead(t, headers, blocks[n+more-1].Hash())
 	waitHead(t, blocksSvc, blocks[n+more-1].Hash())
-	// Each arrived by gossip on rollkit's topic: accepted, or ignored when
-	// the syncer's own head requests (the chain's times are past) got it
-	// first.
-	gossip := headers.State(ctx).Gossip
-	require.NotZero(t, gossip.Accepted+gossip.Ignored, "no header came by gossip")
+	// They come by gossip on rollkit's topic too: accepted, or ignored
+	// when the syncer's own head requests (the chain's times are past) got
+	// them first.
+	require.Eventually(t, func() bool {
+		gossip := headers.State(ctx).Gossip
+		return gossip.Accepted+gossip.Ignored > 0
+	}, waitFor, tick, "no header came by gossip")
 
 	for _, h := range []uint64{1, n / 2, n + more} {
 		got, err := headers.GetByHeight(ctx, h)
