@@ -165,12 +165,21 @@ func LoadGenesis(path string) (*Genesis, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read genesis: %w", err)
 	}
-	var g Genesis
-	if err := g.UnmarshalJSON(data); err != nil {
+	g, err := ParseGenesis(data)
+	if err != nil {
 		return nil, fmt.Errorf("genesis %s: %w", path, err)
 	}
+	return g, nil
+}
+
+// ParseGenesis decodes and validates a genesis file's bytes.
+func ParseGenesis(data []byte) (*Genesis, error) {
+	var g Genesis
+	if err := g.UnmarshalJSON(data); err != nil {
+		return nil, err
+	}
 	if err := g.Validate(); err != nil {
-		return nil, fmt.Errorf("genesis %s: %w", path, err)
+		return nil, err
 	}
 	return &g, nil
 }
