@@ -146,14 +146,7 @@ func TestWrongSignatureRefusedByHeadersyncStoredByRollkit(t *testing.T) {
 // gossip on both topics.
 func TestHeadersyncFullSyncsBlocksFromRollkit(t *testing.T) {
 	const n = 500
-	c := newChain(t)
-	c.extend(t, n, time.Now())
-	seq := startRollkit(t, rkOptions{services: rkHeaders | rkBlocks, aggregator: true, genesis: c.genesis, name: "sequencer"})
-	seq.publish(t, c, 1, n)
-
-	hs := startHeadersync(t, hsOptions{role: "full", genesis: c.genesisFile, seeds: []string{seq.addr}, name: "full"})
-	hs.waitHeight(t, n, 30*time.Second)
-	hs.waitBlockHeight(t, n, 30*time.Second)
+	c, seq, hs := syncedFull(t, n)
 	requireSameHashes(t, hs, "headers", c, 1, n/2, n)
 	requireSameHashes(t, hs, "blocks", c, 1, n/2, n)
 	for _, h := range []uint64{1, n} {
@@ -175,4 +168,43 @@ func TestHeadersyncFullSyncsBlocksFromRollkit(t *testing.T) {
 	hs.waitHeight(t, n+10, 5*time.Second)
 	hs.waitBlockHeight(t, n+10, 5*time.Second)
 	requireSameHashes(t, hs, "blocks", c, n+1, n+10)
+}
+
+// syncedFull starts a rollkit node running both sync services with an
+// n-block chain and a headersync full node seeded to it, and waits until
+// headersync has every header and block.
+func syncedFull(t *testing.T, n int) (*chain, *rkNode, *hsNode) {
+	t.Helper()
+	c := newChain(t)
+	c.extend(t, n, time.Now())
+	seq := startRollkit(t, rkOptions{services: rkHeaders | rkBlocks, aggregator: true, genesis: c.genesis, name: "sequencer"})
+	seq.publish(t, c, 1, c.height())
+	hs := startHeadersync(t, hsOptions{role: "full", genesis: c.genesisFile, seeds: []string{seq.addr}, name: "full"})
+	hs.waitHeight(t, c.height(), 30*time.Second)
+	hs.waitBlockHeight(t, c.height(), 30*time.Second)
+	return c, seq, hs
+}
+
+// TestRollkitSyncsBlocksFromHeadersync: with the rollkit source gone, a
+// fresh rollkit node running both sync services, whose only seed is the
+// headersync full node, syncs every header and every block from it: the
+// blocks headersync serves are rollkit's, byte for byte where it counts
+// (the hashes, and the txs under the data hash rollkit checks).
+func TestRollkitSyncsBlocksFromHeadersync(t *testing.T) {
+	const n = 500
+	c, seq, hs := syncedFull(t, n)
+	seq.stop()
+
+	follower := startRollkit(t, rkOptions{services: rkHeaders | rkBlocks, genesis: c.genesis, seeds: []string{hs.p2pAddr}, name: "follower"})
+	follower.waitHeight(t, n, 30*time.Second)
+	requireRollkitHashes(t, follower, c, 1, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, h := range []uint64{1, n / 2, n} {
+		b, err := follower.bss.Store().GetByHeight(ctx, h)
+		require.NoError(t, err)
+		require.Equal(t, c.block(h).Hash(), b.Hash(), "rollkit's block %d", h)
+		require.Equal(t, c.block(h).Data.Txs, b.Data.Txs, "the txs of rollkit's block %d", h)
+		require.NoError(t, b.ValidateBasic(), "rollkit's own check of block %d", h)
+	}
 }
