@@ -7,9 +7,11 @@ import (
 	"log/slog"
 
 	"github.com/celestiaorg/go-header"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/headersync/headersync/api"
+	"github.com/headersync/headersync/p2p"
 	"github.com/headersync/headersync/p2psync"
 	"github.com/headersync/headersync/types"
 	"github.com/headersync/headersync/types/rollkit"
@@ -79,6 +81,18 @@ func chainFor(g *types.Genesis) (chainFormat, error) {
 	default:
 		return nil, fmt.Errorf("header format %q: no node implementation", f)
 	}
+}
+
+// discoveryOf is how a node of chain g finds its peers: the native
+// format's private per-chain DHT, or on a rollkit chain rollkit's own (the
+// public DHT's protocol, kad-dht's default, and the chain ID as the
+// rendezvous key: rollkit v0.13's p2p client), so that rollkit's nodes
+// and this one find each other.
+func discoveryOf(g *types.Genesis) p2p.Discovery {
+	if g.HeaderFormat() == types.FormatRollkit013 {
+		return p2p.Discovery{ProtocolPrefix: dht.DefaultPrefix, Namespace: g.ChainID}
+	}
+	return p2p.ChainDiscovery(g.ChainID)
 }
 
 func (c *chainOf[H, B]) build(cfg p2psync.Config, light bool, net p2psync.Network, ds p2psync.Datastore) error {

@@ -150,7 +150,7 @@ func New(o Options) (*Node, error) {
 		return nil, err
 	}
 	client, err := p2p.New(p2pCfg, o.Identity, cfg.ChainID, nil, o.Logger.With("component", "p2p"),
-		p2p.WithTopicScores(p2psync.TopicScores(o.Genesis)))
+		p2p.WithTopicScores(p2psync.TopicScores(o.Genesis)), p2p.WithDiscovery(discoveryOf(o.Genesis)))
 	if err != nil {
 		return nil, err
 	}

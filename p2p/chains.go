@@ -16,7 +16,7 @@ import (
 // A seed or a discovered peer may run another chain: it connects, then
 // serves none of this chain's protocols, and the sync services could only
 // say "no connected peer serves this exchange yet". Its identify answer
-// lists its DHT protocol, which names its chain (dhtProtocolPrefix), so the
+// lists its DHT protocol, which names its chain (ChainDiscovery), so the
 // client names the mismatch once per peer and the peer list shows it.
 
 // maxChainRecords bounds the peers of other chains remembered: identities

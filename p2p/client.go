@@ -60,17 +60,19 @@ func DiscoveryTarget(maxPeers int) int {
 // repository's lifecycle contract (README, "Lifecycle"): Start creates the
 // host and starts the loops, which run until Stop.
 type Client struct {
-	logger   *slog.Logger
-	key      crypto.PrivKey
-	id       peer.ID
-	chainID  string
-	ds       datastore.Batching
-	listen   []ma.Multiaddr
-	maxPeers int             // bound on connections (Config.MaxPeers)
-	seeds    []peer.AddrInfo // the seeds to dial: not ourselves, not gated
-	gated    []peer.AddrInfo // seeds the gating rules refuse, reported at Start
-	gater    *gater
-	bans     *banList
+	logger  *slog.Logger
+	key     crypto.PrivKey
+	id      peer.ID
+	chainID string
+	// discovery is the DHT and rendezvous key the client uses.
+	discovery Discovery
+	ds        datastore.Batching
+	listen    []ma.Multiaddr
+	maxPeers  int             // bound on connections (Config.MaxPeers)
+	seeds     []peer.AddrInfo // the seeds to dial: not ourselves, not gated
+	gated     []peer.AddrInfo // seeds the gating rules refuse, reported at Start
+	gater     *gater
+	bans      *banList
 
 	topicScores map[string]*pubsub.TopicScoreParams // gossipsub scoring, if set
 	scores      scores                              // the latest gossipsub scores
@@ -139,6 +141,13 @@ func New(cfg Config, key crypto.PrivKey, chainID string, ds datastore.Batching, 
 	for _, opt := range opts {
 		opt(&o)
 	}
+	disc := ChainDiscovery(chainID)
+	if o.discovery != nil {
+		disc = *o.discovery
+	}
+	if disc.ProtocolPrefix == "" || disc.Namespace == "" {
+		return nil, fmt.Errorf("new p2p client: discovery %+v: a protocol prefix and a namespace are needed", disc)
+	}
 	rules := newPeerRules(cfg.Blocked, cfg.Allowed)
 	dial, gated := splitSeeds(cfg.Seeds, id, rules)
 	for _, s := range cfg.Seeds {
@@ -163,6 +172,7 @@ func New(cfg Config, key crypto.PrivKey, chainID string, ds datastore.Batching, 
 		advertiseSoon: newSignal(),
 		findSoon:      newSignal(),
 		topicScores:   o.topicScores,
+		discovery:     disc,
 	}, nil
 }
 
@@ -187,7 +197,7 @@ func (c *Client) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start libp2p host: %w", err)
 	}
-	kad, err := newDHT(h, c.ds, c.chainID, c.seeds, c.gater)
+	kad, err := newDHT(h, c.ds, c.discovery.ProtocolPrefix, c.seeds, c.gater)
 	if err != nil {
 		return errors.Join(err, h.Close())
 	}

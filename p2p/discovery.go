@@ -55,19 +55,6 @@ const (
 	dhtDatastorePrefix = "/p2p/dht"
 )
 
-// dhtProtocolPrefix makes the DHT private to the chain: nodes of other
-// chains, or of the public IPFS DHT, do not speak its protocol and never
-// enter the routing table.
-func dhtProtocolPrefix(chainID string) protocol.ID {
-	return protocol.ID("/headersync/" + chainID)
-}
-
-// discoveryNamespace is the rendezvous key that nodes of one chain advertise
-// and look up.
-func discoveryNamespace(chainID string) string {
-	return "headersync/" + chainID
-}
-
 // newDHT starts a kad-DHT server bootstrapped from the seeds.
 //
 // Loopback and private addresses: kad-dht v0.42's defaults store and hand
@@ -78,10 +65,15 @@ func discoveryNamespace(chainID string) string {
 // as the dual DHT's WAN half uses) must not be added: they drop every
 // loopback and LAN peer. The filters below only add the gating rules, so
 // that lookups do not spend their slots on peers the gater would refuse.
-func newDHT(h host.Host, ds datastore.Batching, chainID string, seeds []peer.AddrInfo, g *gater) (*dht.IpfsDHT, error) {
+func newDHT(h host.Host, ds datastore.Batching, prefix protocol.ID, seeds []peer.AddrInfo, g *gater) (*dht.IpfsDHT, error) {
+	bucketSize := dhtBucketSize
+	if prefix == dht.DefaultPrefix {
+		// kad-dht refuses other buckets on the public DHT's protocol.
+		bucketSize = 20
+	}
 	opts := []dht.Option{
 		dht.Mode(dht.ModeServer),
-		dht.ProtocolPrefix(dhtProtocolPrefix(chainID)),
+		dht.ProtocolPrefix(prefix),
 		dht.QueryFilter(func(_ any, ai peer.AddrInfo) bool { return g.permits(ai.ID) }),
 		dht.RoutingTableFilter(func(_ any, p peer.ID) bool { return g.permits(p) }),
 	}
@@ -97,7 +89,7 @@ func newDHT(h host.Host, ds datastore.Batching, chainID string, seeds []peer.Add
 	// DiscoveryTarget connections) and the advertisement keep the table
 	// filled; buckets of 8 and 3 lookups in flight dial fewer peers per
 	// lookup.
-	opts = append(opts, dht.DisableAutoRefresh(), dht.BucketSize(dhtBucketSize), dht.Concurrency(dhtConcurrency),
+	opts = append(opts, dht.DisableAutoRefresh(), dht.BucketSize(bucketSize), dht.Concurrency(dhtConcurrency),
 		dht.LookupCheckConcurrency(dhtLookupChecks))
 	if ds != nil {
 		opts = append(opts, dht.Datastore(namespace.Wrap(ds, datastore.NewKey(dhtDatastorePrefix))))
@@ -112,7 +104,7 @@ func newDHT(h host.Host, ds datastore.Batching, chainID string, seeds []peer.Add
 // runAdvertise keeps this node's provider record for the chain's namespace
 // in the DHT until ctx is done.
 func (c *Client) runAdvertise(ctx context.Context, kad *dht.IpfsDHT, rd *drouting.RoutingDiscovery, soon signal) {
-	ns := discoveryNamespace(c.chainID)
+	ns := c.discovery.Namespace
 	retry := backoff.New(advertiseRetryMin, advertiseRetryMax)
 	for {
 		delay := emptyTablePoll
@@ -159,7 +151,7 @@ func (c *Client) findAndConnect(ctx context.Context, h host.Host, d discovery.Di
 	if want <= 0 {
 		return
 	}
-	ns := discoveryNamespace(c.chainID)
+	ns := c.discovery.Namespace
 	findCtx, cancel := context.WithTimeout(ctx, findTimeout)
 	defer cancel()
 	found, err := dutil.FindPeers(findCtx, d, ns, discovery.Limit(findLimit))

@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/discovery"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	ma "github.com/multiformats/go-multiaddr"
 	mh "github.com/multiformats/go-multihash"
 	"github.com/stretchr/testify/assert"
@@ -18,7 +19,7 @@ import (
 // the chain's discovery namespace. It fails nothing itself: it runs as an
 // Eventually condition, off the test goroutine.
 func advertisedOn(on *Client, p peer.ID) (bool, error) {
-	key, err := mh.Sum([]byte(discoveryNamespace(testChainID)), mh.SHA2_256, -1)
+	key, err := mh.Sum([]byte(ChainDiscovery(testChainID).Namespace), mh.SHA2_256, -1)
 	if err != nil {
 		return false, err
 	}
@@ -118,7 +119,7 @@ func TestFindAndConnectDialsAdmittedPeers(t *testing.T) {
 	d := staticDiscoverer{peers: []peer.AddrInfo{addrInfo(n), addrInfo(x), addrInfo(b)}, ns: make(chan string, 1)}
 	n.findAndConnect(context.Background(), n.Host(), d)
 
-	assert.Equal(t, discoveryNamespace(testChainID), <-d.ns)
+	assert.Equal(t, ChainDiscovery(testChainID).Namespace, <-d.ns)
 	assert.True(t, connected(n, b))
 	assert.False(t, connected(n, x), "a blocked peer is not dialled")
 	assert.Equal(t, 1, rec.count(slog.LevelInfo, "connected to discovered peer"), rec.dump())
@@ -140,7 +141,7 @@ func TestFindAndConnectStopsAtTheTarget(t *testing.T) {
 	}
 	d := staticDiscoverer{peers: found, ns: make(chan string, 1)}
 	n.findAndConnect(context.Background(), n.Host(), d)
-	require.Equal(t, discoveryNamespace(testChainID), <-d.ns)
+	require.Equal(t, ChainDiscovery(testChainID).Namespace, <-d.ns)
 	dialled := 0
 	for _, o := range others {
 		if connected(n, o) {
@@ -167,4 +168,24 @@ func TestMaxPeersTooLow(t *testing.T) {
 	parsed.MaxPeers = 4
 	_, err = New(parsed, key, testChainID, newTestDatastore(), testLogger(t))
 	require.ErrorContains(t, err, "max peers 4; expected at least 8")
+}
+
+// Another implementation's DHT and rendezvous key (rollkit's: the public
+// DHT's protocol prefix, whose buckets kad-dht holds to 20) are taken as
+// given; a discovery without them is refused.
+func TestWithDiscovery(t *testing.T) {
+	key, _ := newIdentity(t)
+	parsed, err := parseConfig(loopbackConfig())
+	require.NoError(t, err)
+	c, err := New(parsed, key, testChainID, newTestDatastore(), testLogger(t),
+		WithDiscovery(Discovery{ProtocolPrefix: "/ipfs", Namespace: testChainID}))
+	require.NoError(t, err)
+	require.NoError(t, c.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, stopWithin(t, c)) })
+	require.Contains(t, c.Host().Mux().Protocols(), protocol.ID("/ipfs/kad/1.0.0"))
+	require.NotContains(t, c.Host().Mux().Protocols(), protocol.ID("/headersync/"+testChainID+"/kad/1.0.0"))
+	require.Equal(t, testChainID, c.discovery.Namespace)
+
+	_, err = New(parsed, key, testChainID, nil, nil, WithDiscovery(Discovery{Namespace: "x"}))
+	require.ErrorContains(t, err, "a protocol prefix and a namespace are needed")
 }

@@ -668,6 +668,7 @@ type hsOptions struct {
 	genesis string // genesis.json path
 	seeds   []string
 	name    string
+	extra   []string // more start flags
 }
 
 type hsNode struct {
@@ -675,6 +676,7 @@ type hsNode struct {
 	home    string
 	id      peer.ID
 	seeds   []string
+	extra   []string
 	p2pAddr string // /ip4/127.0.0.1/tcp/P/p2p/ID
 	api     string // http://127.0.0.1:P
 	http    *http.Client
@@ -714,6 +716,7 @@ func initHeadersync(tb testing.TB, opt hsOptions) *hsNode {
 	n := &hsNode{
 		name:   opt.name,
 		seeds:  opt.seeds,
+		extra:  opt.extra,
 		home:   filepath.Join(tb.TempDir(), "home"),
 		stderr: &syncBuffer{},
 		done:   make(chan struct{}),
@@ -745,6 +748,7 @@ func (n *hsNode) start(tb testing.TB) {
 	if len(n.seeds) > 0 {
 		args = append(args, "--p2p.seeds", strings.Join(n.seeds, ","))
 	}
+	args = append(args, n.extra...)
 	n.cmd = exec.Command(bin, args...)
 	n.cmd.Stdout = n.stderr
 	n.cmd.Stderr = n.stderr
@@ -809,6 +813,23 @@ type hsStatus struct {
 		Height   uint64 `json:"height"`
 		HeadHash string `json:"head_hash"`
 	} `json:"blocks"`
+	Peers []struct {
+		ID string `json:"id"`
+	} `json:"peers"`
+}
+
+// connectedTo reports whether the node lists id among its peers.
+func (n *hsNode) connectedTo(id peer.ID) bool {
+	st, err := n.status()
+	if err != nil {
+		return false
+	}
+	for _, p := range st.Peers {
+		if p.ID == id.String() {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *hsNode) getJSON(path string, v any) (found bool, err error) {
